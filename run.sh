@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# diffkit's one entry point for people and CI.
+#   bash run.sh          install what is missing, then run the main job (the demo / dashboard)
+#   bash run.sh test     install what is missing, then run every test (what CI runs)
+#   bash run.sh install  only install
+# Installs into ./.venv (it sees the system's packages, so an existing torch, e.g. a CUDA build, is kept).
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+BIN=$VENV/bin
+
+install() {
+  if [ ! -x "$BIN/python" ]; then
+    echo "run.sh: creating $VENV" >&2
+    "$PYTHON" -m venv --system-site-packages "$VENV"
+  fi
+  # torch: keep whatever build is importable; otherwise the CPU wheel (a bare 'torch' would pull GBs of CUDA)
+  if ! "$BIN/python" -c "import torch" 2>/dev/null; then
+    echo "run.sh: installing torch==2.13.0" >&2
+    "$BIN/pip" install -q torch==2.13.0
+  fi
+  # the package and its dev tools: again only when settings.ini/setup.py changed since the last install
+  local want have
+  want=$(cat settings.ini setup.py | sha256sum | cut -c1-16)
+  have=$(cat "$VENV/.diffkit-install" 2>/dev/null || true)
+  if [ "$want" != "$have" ] || ! "$BIN/python" -c "import diffkit, nbdev" 2>/dev/null; then
+    echo "run.sh: installing diffkit and its requirements (pip install -e '.[dev]')" >&2
+    "$BIN/pip" install -q -e ".[dev]"
+    echo "$want" > "$VENV/.diffkit-install"
+  fi
+}
+
+# A checksum of the notebooks and the library, to see whether nbdev_clean/nbdev_export change anything.
+tree_sum() { find nbs diffkit -type f \( -name '*.ipynb' -o -name '*.py' \) -not -path '*/.ipynb_checkpoints/*' \
+               -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum; }
+
+run_tests() {
+  install
+  export PATH="$PWD/$BIN:$PATH" MPLBACKEND=Agg PYTHONHASHSEED=0
+  local start=$SECONDS before after
+  echo "== 1/3 notebooks and library in sync (nbdev_clean, nbdev_export change nothing)"
+  before=$(tree_sum)
+  nbdev_clean >/dev/null
+  nbdev_export
+  after=$(tree_sum)
+  if [ "$before" != "$after" ]; then
+    echo "FAILED: nbdev_clean/nbdev_export changed these files; run them and commit the result:" >&2
+    diff <(echo "$before") <(echo "$after") | grep '^[<>]' | awk '{print "  " $3}' | sort -u >&2
+    exit 1
+  fi
+  echo "in sync"
+  echo "== 2/3 nbdev_test (every notebook, default flags)"
+  nbdev_test
+  echo "== 3/3 pytest tests/"
+  python -m pytest tests/ -q -p no:cacheprovider
+  echo "test command took $((SECONDS - start)) s"
+}
+
+main_job() {
+  install
+  export PATH="$PWD/$BIN:$PATH"
+  diffkit demo "$@"
+}
+
+case "${1:-main}" in
+  test) shift; run_tests "$@" ;;
+  install) install ;;
+  main) [ $# -gt 0 ] && shift; main_job "$@" ;;
+  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) echo "run.sh: unknown command '$1' (use: main, test, install)" >&2; exit 2 ;;
+esac
