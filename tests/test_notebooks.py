@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb
+from nbdev.test import test_nb as run_notebook
 
 os.environ.setdefault('MPLBACKEND', 'Agg')
 cfg = get_config()
@@ -23,5 +23,5 @@ def test_notebooks_found():
 
 @pytest.mark.parametrize('nb', NBS, ids=[str(p.relative_to(cfg.nbs_path)) for p in NBS])
 def test_notebook(nb):
-    ok, seconds = test_nb(nb, skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path)
+    ok, seconds = run_notebook(nb, skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path)
     assert ok, f"{nb.name} failed after {seconds:.1f} s (the traceback is in the captured stderr above)"
