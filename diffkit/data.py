@@ -269,7 +269,7 @@ def _coord_m(vals, units, n):
     return vals, ('degrees' if 'degree' in u else 'm')
 
 # %% ../nbs/00_data.ipynb #117692a1
-def _fit_grid(uv, _, x, y, grid, origin):
+def _fit_grid(uv, x, y, grid, origin):
     "Crop or pad (N, 2, h, w) to `grid`; padding is land. `origin` = (row, col) of the data's first cell in the grid."
     N, _, h, w = uv.shape; H, W = grid
     if (h, w) == (H, W): return uv, x, y
@@ -308,8 +308,8 @@ def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land):
     uv = uv.masked_fill(~ocean, float('nan'))
     if grid is not None:
         oc = ocean.float().expand(1, 2, *ocean.shape).masked_fill(~ocean, float('nan'))
-        uv, x2, y2 = _fit_grid(uv, None, x, y, grid, origin)
-        ocean = torch.isfinite(_fit_grid(oc, None, x, y, grid, origin)[0][0, 0])
+        uv, x2, y2 = _fit_grid(uv, x, y, grid, origin)
+        ocean = torch.isfinite(_fit_grid(oc, x, y, grid, origin)[0][0, 0])
         x, y = x2, y2
     return Fields(uv, ocean, x, y, time, split, attrs)
 

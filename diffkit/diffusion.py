@@ -218,7 +218,7 @@ def ddpm_step(sched:Schedule, model_output:torch.Tensor, t, x_t:torch.Tensor,
     x0 = predict_x0(sched, model_output, x_t, t, target)
     if clip_x0 is not None: x0 = x0.clamp(-clip_x0, clip_x0)
     mean = q_posterior_mean(sched, x0, x_t, t)
-    std = extract(sched.posterior_variance, t, x_t.shape).to(x_t).sqrt() * extract((torch.arange(sched.T) > 0).float(), t, x_t.shape).to(x_t)
+    std = extract(sched.posterior_variance, t, x_t.shape).to(x_t).sqrt()  # β̃_0 = 0: no noise at t = 0
     if (std == 0).all(): return Step(mean, x0)
     return Step(mean + std * _weighted_noise(x_t, noise, generator, noise_weight), x0)
 
