@@ -3,6 +3,7 @@
 #   bash run.sh          install what is missing, then run the main job (the demo / dashboard)
 #   bash run.sh test     install what is missing, then run every test (what CI runs)
 #   bash run.sh install  only install
+#   bash run.sh train-defaults   train the shipped default models (about an hour on 2 cores) and install them
 # Installs into ./.venv (it sees the system's packages, so an existing torch, e.g. a CUDA build, is kept).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -63,10 +64,28 @@ main_job() {
   diffkit demo "$@"
 }
 
+# Train the two default models on the demo data (both at once, one CPU thread each; resumable: run it again
+# after a kill), then ship their best checkpoints into diffkit/assets/models with the model card.
+train_defaults() {
+  install
+  export PATH="$PWD/$BIN:$PATH"
+  [ -f data/demo/demo.nc ] || diffkit data demo --out data/demo
+  mkdir -p runs
+  local pids=()
+  for r in uncond concat; do
+    diffkit train --data data/demo/demo.nc --recipe cpu-$r --out runs/cpu-$r --threads 1 2> runs/cpu-$r.log &
+    pids+=($!)
+  done
+  echo "training runs/cpu-uncond and runs/cpu-concat (progress: tail -f runs/cpu-*.log)"
+  for p in "${pids[@]}"; do wait "$p"; done
+  python -c "from diffkit.train import install_defaults; print(install_defaults('runs'))"
+}
+
 case "${1:-main}" in
   test) shift; run_tests "$@" ;;
   install) install ;;
+  train-defaults) train_defaults ;;
   main) [ $# -gt 0 ] && shift; main_job "$@" ;;
   -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) echo "run.sh: unknown command '$1' (use: main, test, install)" >&2; exit 2 ;;
+  *) echo "run.sh: unknown command '$1' (use: main, test, install, train-defaults)" >&2; exit 2 ;;
 esac

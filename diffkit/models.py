@@ -18,9 +18,10 @@ from .diffusion import TARGETS, Schedule, schedule_from_config
 
 # %% auto #0
 __all__ = ['ARCH_NAMES', 'COND_KINDS', 'TIME_CONDS', 'ARCHS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'WEIGHTS_FILE',
-           'CONFIG_FILE', 'ModelConfig', 'model_config', 'timestep_embedding', 'ResBlock', 'SelfAttention',
-           'CondEncoder', 'UNet', 'check_grid', 'cond_input', 'DiffusionModel', 'build_model', 'count_flops',
-           'save_checkpoint', 'checkpoint_info', 'Checkpoint', 'load_checkpoint', 'load_model']
+           'CONFIG_FILE', 'DEFAULT_MODELS', 'ModelConfig', 'model_config', 'timestep_embedding', 'ResBlock',
+           'SelfAttention', 'CondEncoder', 'UNet', 'check_grid', 'cond_input', 'DiffusionModel', 'build_model',
+           'count_flops', 'save_checkpoint', 'checkpoint_info', 'Checkpoint', 'load_checkpoint', 'load_model',
+           'default_model_path', 'load_default']
 
 # %% ../nbs/04_models.ipynb #a9433a82
 ARCH_NAMES = ('standard', 'standard_attn', 'slim', 'concat', 'film')  # the named architectures (see `ARCHS`)
@@ -382,9 +383,9 @@ def _unwrap(m):
         m = inner
     return m
 
-def _check_replaceable(path:Path):
+def _check_replaceable(path:Path, extra=()):
     if not path.is_dir(): raise ValueError(f"{path} exists and is not a folder: refusing to replace it with a checkpoint")
-    other = sorted(p.name for p in path.iterdir() if p.name not in (WEIGHTS_FILE, CONFIG_FILE))
+    other = sorted(p.name for p in path.iterdir() if p.name not in (WEIGHTS_FILE, CONFIG_FILE, *extra))
     if other: raise ValueError(f"{path} holds files that are not part of a checkpoint ({other[:5]}): refusing to replace it; "
                                f"save the checkpoint into its own folder")
 
@@ -405,6 +406,7 @@ def save_checkpoint(path, # the checkpoint folder (created, or atomically replac
                     standardizer:Standardizer|None, # physical ↔ network units (None only for untrained/test models)
                     summary:dict|None=None, # training summary (epochs, losses, data, seed, …): any JSON-able dict
                     ema_state:dict|nn.Module|None=None, # EMA weights: a state dict like `model.state_dict()`, or the EMA module
+                    extra:dict|None=None, # more files for the same atomic write: {file name: function(path) that writes it}
                    ) -> Path:
     "Write `model.safetensors` + `config.json` into the folder `path`, atomically; returns `path`."
     from safetensors.torch import save_file
@@ -419,10 +421,10 @@ def save_checkpoint(path, # the checkpoint folder (created, or atomically replac
     tensors = _tensors(state)
     if ema_state is not None:
         ema_state = dict(_unwrap(ema_state).state_dict() if isinstance(ema_state, nn.Module) else ema_state)
-        missing, extra = sorted(set(state) - set(ema_state)), sorted(set(ema_state) - set(state))
+        missing, unexpected = sorted(set(state) - set(ema_state)), sorted(set(ema_state) - set(state))
         bad = [k for k in set(state) & set(ema_state) if tuple(ema_state[k].shape) != tuple(state[k].shape)]
-        if missing or extra or bad:
-            raise ValueError(f"ema_state does not match the model: missing {missing[:3]}, unexpected {extra[:3]}, wrong shape {bad[:3]}")
+        if missing or unexpected or bad:
+            raise ValueError(f"ema_state does not match the model: missing {missing[:3]}, unexpected {unexpected[:3]}, wrong shape {bad[:3]}")
         tensors.update(_tensors(ema_state, _EMA))
     meta = dict(format=CHECKPOINT_FORMAT, format_version=CHECKPOINT_VERSION, diffkit_version=__version__,
                 created=datetime.now(timezone.utc).isoformat(timespec='seconds'),
@@ -432,14 +434,18 @@ def save_checkpoint(path, # the checkpoint folder (created, or atomically replac
                 weights=dict(file=WEIGHTS_FILE, n_tensors=len(tensors), n_params=model.n_params(), ema=ema_state is not None))
     try: json.dumps(meta, default=_json_default)
     except (TypeError, ValueError) as e: raise ValueError(f"summary must be JSON-serialisable: {e}") from None
-    if path.exists(): _check_replaceable(path)
+    extra = dict(extra or {})
+    clash = sorted(set(extra) & {WEIGHTS_FILE, CONFIG_FILE})
+    if clash or any('/' in n or n.startswith('.') for n in extra): raise ValueError(f"extra file names must be plain names other than {WEIGHTS_FILE} and {CONFIG_FILE}, got {sorted(extra)}")
+    if path.exists(): _check_replaceable(path, extra)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{path.name}.tmp-', dir=path.parent))
     try:
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata=dict(format=CHECKPOINT_FORMAT, format_version=str(CHECKPOINT_VERSION)))
         meta['weights']['sha256'] = _sha256(tmp / WEIGHTS_FILE)
         (tmp / CONFIG_FILE).write_text(_compact_json(meta) + '\n')
-        for f in (WEIGHTS_FILE, CONFIG_FILE): _fsync(tmp / f)
+        for name, write in extra.items(): write(tmp / name)
+        for f in (WEIGHTS_FILE, CONFIG_FILE, *extra): _fsync(tmp / f)
         _fsync(tmp)
         if path.exists():
             old = path.parent / f'.{path.name}.old-{uuid.uuid4().hex[:8]}'
@@ -546,3 +552,20 @@ def load_checkpoint(path, # a checkpoint folder (or a file in it)
 def load_model(path, device='cpu', use_ema:bool=True) -> DiffusionModel:
     "Just the model (eval mode) of a checkpoint; `load_checkpoint` also gives its schedule and standardizer."
     return load_checkpoint(path, device, use_ema).model
+
+# %% ../nbs/04_models.ipynb #e4d36132
+DEFAULT_MODELS = ('uncond', 'concat')  # the models shipped in the package (see their model card)
+
+def default_model_path(name:str='uncond') -> Path:
+    "Folder of a model shipped inside the package."
+    from importlib.resources import files
+    if name not in DEFAULT_MODELS: raise ValueError(f"unknown default model {name!r}; the shipped ones are {list(DEFAULT_MODELS)}")
+    p = Path(str(files('diffkit') / 'assets' / 'models' / name))
+    if not (p / CONFIG_FILE).exists():
+        raise FileNotFoundError(f"the default model {name!r} is missing from {p}: reinstall diffkit, or train it with `bash run.sh train-defaults`")
+    return p
+
+def load_default(name:str='uncond', # one of `DEFAULT_MODELS`
+                 device='cpu') -> Checkpoint:
+    "The shipped default model `name` as a `Checkpoint` (model, schedule, standardizer)."
+    return load_checkpoint(default_model_path(name), device)
