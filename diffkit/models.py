@@ -553,7 +553,7 @@ def load_model(path, device='cpu', use_ema:bool=True) -> DiffusionModel:
     "Just the model (eval mode) of a checkpoint; `load_checkpoint` also gives its schedule and standardizer."
     return load_checkpoint(path, device, use_ema).model
 
-# %% ../nbs/04_models.ipynb #e4d36132
+# %% ../nbs/04_models.ipynb #2676eba4
 DEFAULT_MODELS = ('uncond', 'concat')  # the models shipped in the package (see their model card)
 
 def default_model_path(name:str='uncond') -> Path:
