@@ -383,6 +383,9 @@ def _unwrap(m):
         m = inner
     return m
 
+def _umask() -> int:
+    m = os.umask(0); os.umask(m); return m
+
 def _check_replaceable(path:Path, extra=()):
     if not path.is_dir(): raise ValueError(f"{path} exists and is not a folder: refusing to replace it with a checkpoint")
     other = sorted(p.name for p in path.iterdir() if p.name not in (WEIGHTS_FILE, CONFIG_FILE, *extra))
@@ -445,7 +448,9 @@ def save_checkpoint(path, # the checkpoint folder (created, or atomically replac
         meta['weights']['sha256'] = _sha256(tmp / WEIGHTS_FILE)
         (tmp / CONFIG_FILE).write_text(_compact_json(meta) + '\n')
         for name, write in extra.items(): write(tmp / name)
-        for f in (WEIGHTS_FILE, CONFIG_FILE, *extra): _fsync(tmp / f)
+        mask = _umask()
+        os.chmod(tmp, 0o777 & ~mask)   # mkdtemp makes it private; a checkpoint is read like any other file
+        for f in (WEIGHTS_FILE, CONFIG_FILE, *extra): os.chmod(tmp / f, 0o666 & ~mask); _fsync(tmp / f)
         _fsync(tmp)
         if path.exists():
             old = path.parent / f'.{path.name}.old-{uuid.uuid4().hex[:8]}'
@@ -553,7 +558,7 @@ def load_model(path, device='cpu', use_ema:bool=True) -> DiffusionModel:
     "Just the model (eval mode) of a checkpoint; `load_checkpoint` also gives its schedule and standardizer."
     return load_checkpoint(path, device, use_ema).model
 
-# %% ../nbs/04_models.ipynb #2676eba4
+# %% ../nbs/04_models.ipynb #a893d785
 DEFAULT_MODELS = ('uncond', 'concat')  # the models shipped in the package (see their model card)
 
 def default_model_path(name:str='uncond') -> Path:
