@@ -15,7 +15,7 @@ import torch.nn as nn
 from .data import Fields, Standardizer, open_fields
 from .diffusion import SCHEDULES, TARGETS, make_schedule, training_loss
 from .models import (DiffusionModel, ModelConfig, model_config, build_model, check_grid, cond_input,
-                            save_checkpoint, load_checkpoint, checkpoint_info, WEIGHTS_FILE)
+                            save_checkpoint, load_checkpoint, checkpoint_info, WEIGHTS_FILE, _unwrap)
 
 # %% auto #0
 __all__ = ['STATE_FILE', 'OPTIM_FILE', 'LOG_FIELDS', 'RECIPES', 'DEFAULT_MODEL_NOTES', 'lr_at', 'ema_decay_at', 'EMA',
@@ -60,8 +60,6 @@ class EMA:
     def copy_to(self, model:nn.Module):
         "Load the averaged weights into `model`."
         _unwrap(model).load_state_dict(self.state)
-
-def _unwrap(m): return m.module if hasattr(m, 'module') else m
 
 # %% ../nbs/05_train.ipynb #eb22c8fe
 def sample_timesteps(n:int, # how many
@@ -474,7 +472,7 @@ def train(data, # a `Fields` or a dataset path (NetCDF, .npy, .pt; see `open_fie
 
     from tqdm.auto import tqdm
     bar = tqdm(total=total, initial=step, disable=not progress or rank > 0, desc=f"train {mc.arch}", unit='step', dynamic_ncols=True)
-    rows, speeds, acc = [], [], dict(loss=0., gn=0., n=0, t=time.perf_counter(), samples=0)
+    speeds, acc = [], dict(loss=0., gn=0., n=0, t=time.perf_counter(), samples=0)
     if mode == 'resume':
         li = dict(plan['state']['log_interval']); acc.update(li, t=time.perf_counter() - li.pop('elapsed', 0.)); acc.pop('elapsed', None)
     net.train()
