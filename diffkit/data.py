@@ -463,7 +463,7 @@ def load_demo_sample() -> Fields:
 
 def write_demo_sample(data, # the full demo dataset (path or `Fields`)
                       out, # the `.nc` file to write
-                      n:int=64, # test snapshots, evenly spaced in time
+                      n:int=100, # test snapshots, evenly spaced in time
                       overwrite:bool=False) -> Path:
     "Write `n` evenly spaced test snapshots of `data` as a small packed NetCDF (the bundled sample)."
     f = data if isinstance(data, Fields) else open_fields(data, grid=None)
