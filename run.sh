@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # diffkit's one entry point for people and CI.
-#   bash run.sh          install what is missing, then run the main job (the demo / dashboard)
+#   bash run.sh          install what is missing, then serve the dashboard (panel serve apps/inpaint.py, port 5006)
+#   bash run.sh demo     the command-line demo instead (figure in ./diffkit-demo/)
 #   bash run.sh test     install what is missing, then run every test (what CI runs)
 #   bash run.sh install  only install
 #   bash run.sh train-defaults   train the shipped default models (about an hour on 2 cores) and install them
@@ -38,6 +39,7 @@ tree_sum() { find nbs diffkit -type f \( -name '*.ipynb' -o -name '*.py' \) -not
 
 run_tests() {
   install
+  browser
   export PATH="$PWD/$BIN:$PATH" MPLBACKEND=Agg PYTHONHASHSEED=0
   local start=$SECONDS before after
   echo "== 1/3 notebooks and library in sync (nbdev_clean, nbdev_export change nothing)"
@@ -61,7 +63,22 @@ run_tests() {
 main_job() {
   install
   export PATH="$PWD/$BIN:$PATH"
+  echo "run.sh: serving the dashboard: open http://localhost:${PORT:-5006}/inpaint (Ctrl-C stops it)" >&2
+  panel serve apps/inpaint.py --port "${PORT:-5006}" --address "${ADDRESS:-0.0.0.0}" --allow-websocket-origin="*" "$@"
+}
+
+demo() {
+  install
+  export PATH="$PWD/$BIN:$PATH"
   diffkit demo "$@"
+}
+
+# The dashboard tests drive Debian's chromium (Playwright cannot download browsers here).
+browser() {
+  if [ ! -x "${DIFFKIT_CHROMIUM:-/usr/bin/chromium}" ]; then
+    echo "run.sh: installing chromium for the dashboard tests (apt-get)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
 }
 
 # Train the two default models on the demo data (both at once, one CPU thread each; resumable: run it again
@@ -85,7 +102,8 @@ case "${1:-main}" in
   test) shift; run_tests "$@" ;;
   install) install ;;
   train-defaults) train_defaults ;;
+  demo) shift; demo "$@" ;;
   main) [ $# -gt 0 ] && shift; main_job "$@" ;;
-  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) echo "run.sh: unknown command '$1' (use: main, test, install, train-defaults)" >&2; exit 2 ;;
+  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) echo "run.sh: unknown command '$1' (use: main, demo, test, install, train-defaults)" >&2; exit 2 ;;
 esac

@@ -119,7 +119,7 @@ def cmd_demo(a):
             ax.imshow(img, origin='lower', cmap='viridis', vmin=0, vmax=vmax); ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
     fig.tight_layout(); png = out / 'demo.png'; fig.savefig(png, dpi=90); plt.close(fig)
     res = dict(sample=f"{len(f)} demo test snapshots, grid {list(f.grid)}", index=idx, figure=str(png), masks=rows,
-               dashboard="not yet: the dashboard (panel serve apps/inpaint.py) arrives with diffusion inpainting")
+               dashboard="panel serve apps/inpaint.py (or: bash run.sh), then open http://localhost:5006/inpaint")
     lines = [f"diffkit {__version__} demo on the bundled sample (snapshot {idx} of {len(f)}):"]
     lines += [f"  {r['mask']:>14}: {r['coverage']:6.1%} observed, gap MSE nearest {r['mse_nearest']:.5f}, linear {r['mse_linear']:.5f} (m/s)²" for r in rows]
     lines += [f"figure: {png}", f"dashboard: {res['dashboard']}"]
