@@ -238,10 +238,8 @@ class InpaintResult:
     seed: int|None = None
     def gap_mse(self, truth, which=None) -> float:
         "MSE (m/s)² over the gap and both components of `which` (default: the mean)."
-        pred = self.mean if which is None else which
-        if not self.gap.any(): return float('nan')
-        t = torch.as_tensor(truth, dtype=torch.float64)
-        return (pred.double() - t)[:, self.gap].pow(2).mean().item()
+        from diffkit.metrics import gap_mse
+        return gap_mse(self.mean if which is None else which, truth, self.gap)
     def ratio(self, truth) -> float:
         "Gap MSE of the result / gap MSE of the GP on the same field and mask."
         if self.gp is None: raise ValueError("no GP result to compare with: pass gp=gp_inpaint(...) or a config that uses the GP")
