@@ -2,6 +2,7 @@
 # diffkit's one entry point for people and CI.
 #   bash run.sh          install what is missing, then serve the dashboard (panel serve apps/inpaint.py, port 5006)
 #   bash run.sh demo     the command-line demo instead (figure in ./diffkit-demo/)
+#   bash run.sh lab      JupyterLab on the notebooks (start with nbs/index.ipynb, then nbs/tutorials/)
 #   bash run.sh test     install what is missing, then run every test (what CI runs)
 #   bash run.sh install  only install
 #   bash run.sh train-defaults   train the shipped default models (about an hour on 2 cores) and install them
@@ -67,6 +68,15 @@ main_job() {
   panel serve apps/inpaint.py --port "${PORT:-5006}" --address "${ADDRESS:-0.0.0.0}" --allow-websocket-origin="*" "$@"
 }
 
+lab() {
+  install
+  export PATH="$PWD/$BIN:$PATH"
+  echo "run.sh: JupyterLab on nbs/: open the URL printed below, then index.ipynb and tutorials/ (Ctrl-C stops it)" >&2
+  local extra=()
+  [ "$(id -u)" = 0 ] && extra+=(--allow-root)     # containers often run as root
+  jupyter lab --notebook-dir=nbs --port "${PORT:-8888}" --ip "${ADDRESS:-127.0.0.1}" --no-browser "${extra[@]}" "$@"
+}
+
 demo() {
   install
   export PATH="$PWD/$BIN:$PATH"
@@ -103,7 +113,8 @@ case "${1:-main}" in
   install) install ;;
   train-defaults) train_defaults ;;
   demo) shift; demo "$@" ;;
+  lab) shift; lab "$@" ;;
   main) [ $# -gt 0 ] && shift; main_job "$@" ;;
-  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) echo "run.sh: unknown command '$1' (use: main, demo, test, install, train-defaults)" >&2; exit 2 ;;
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) echo "run.sh: unknown command '$1' (use: main, demo, lab, test, install, train-defaults)" >&2; exit 2 ;;
 esac

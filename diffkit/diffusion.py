@@ -12,9 +12,9 @@ import torch
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'TARGETS', 'linear_betas', 'cosine_betas', 'Schedule', 'make_schedule', 'schedule_from_config', 'check_t',
-           'extract', 'q_sample', 'x0_from_eps', 'eps_from_x0', 'v_from_x0_eps', 'x0_from_v', 'eps_from_v',
-           'predict_x0', 'predict_eps', 'training_target', 'model_output', 'training_loss', 'Step', 'q_posterior_mean',
-           'ddpm_step', 'ddim_step', 'strided_timesteps', 'sample']
+           'extract', 'randn_like', 'q_sample', 'x0_from_eps', 'eps_from_x0', 'v_from_x0_eps', 'x0_from_v',
+           'eps_from_v', 'predict_x0', 'predict_eps', 'training_target', 'model_output', 'training_loss', 'Step',
+           'q_posterior_mean', 'ddpm_step', 'ddim_step', 'strided_timesteps', 'sample']
 
 # %% ../nbs/03_diffusion.ipynb #040dda20
 SCHEDULES = ('linear', 'cosine')  # names accepted by `make_schedule`
@@ -114,15 +114,19 @@ def extract(a:torch.Tensor, # per-timestep constants, shape (T,)
     return out.reshape(-1, *([1] * (len(shape) - 1))) if tt.ndim else out
 
 # %% ../nbs/03_diffusion.ipynb #a129babb
-def _randn_like(x, generator=None):
-    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+def randn_like(x:torch.Tensor, # the noise takes its shape, dtype and device
+               generator:torch.Generator|None=None, # drawn on this generator's device, then moved to `x`'s
+              ) -> torch.Tensor:
+    "Standard normal noise like `x`: a CPU generator gives the same numbers whatever device `x` is on."
+    dev = generator.device if generator is not None else x.device
+    return torch.randn(x.shape, generator=generator, device=dev, dtype=x.dtype).to(x.device)
 
 def q_sample(sched:Schedule, x0:torch.Tensor, t, # clean batch (B, C, H, W) and its timesteps
              noise:torch.Tensor|None=None, # ε; drawn from `generator` when None
              generator:torch.Generator|None=None):
     "Sample q(x_t | x_0) = √ᾱ_t·x0 + √(1-ᾱ_t)·ε."
     t = check_t(sched, t)
-    if noise is None: noise = _randn_like(x0, generator)
+    if noise is None: noise = randn_like(x0, generator)
     return extract(sched.sqrt_alphas_cumprod, t, x0.shape).to(x0) * x0 + \
            extract(sched.sqrt_one_minus_alphas_cumprod, t, x0.shape).to(x0) * noise
 
@@ -184,7 +188,7 @@ def training_loss(model:Callable, # called as `model(x_t, t, **model_kwargs)`
     "Mean squared error between the model output and its target, averaged over `weight`."
     _check_target(target)
     if t is None: t = torch.randint(0, sched.T, (x0.shape[0],), generator=generator).to(x0.device)
-    if noise is None: noise = _randn_like(x0, generator)
+    if noise is None: noise = randn_like(x0, generator)
     x_t = q_sample(sched, x0, t, noise)
     err = (model_output(model, x_t, t, **model_kwargs) - training_target(sched, x0, noise, t, target)) ** 2
     if weight is None: return err.mean()
@@ -198,7 +202,7 @@ class Step(NamedTuple):
     x0: torch.Tensor
 
 def _weighted_noise(x, noise, generator, noise_weight):
-    if noise is None: noise = _randn_like(x, generator)
+    if noise is None: noise = randn_like(x, generator)
     return noise if noise_weight is None else noise * torch.as_tensor(noise_weight).to(x)
 
 def q_posterior_mean(sched:Schedule, x0, x_t, t):

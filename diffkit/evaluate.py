@@ -120,7 +120,7 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
              workers:int=2, # LocalCluster worker processes (0: run here, in this process, without Dask)
              scheduler:str|None=None, # address of an existing Dask scheduler (overrides `workers`)
              seed:int=0, # the protocol's seed (masks) and the base of every field's inpainting seed
-             figures:bool=True, # write the ratio histogram, per-field bars and worst cases into `out`
+             figures:bool=True, # write the ratio histogram, per-field bars and worst cases into `out` (redrawn only when fields were added)
              progress:bool=True,
             ) -> Evaluation:
     "Run `config` on `n` fields of `protocol`, fanned out with Dask; results per field, then a summary."
@@ -186,7 +186,7 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
     if folder is not None:
         _write_json(folder / 'summary.json', summary)
         (folder / 'report.md').write_text(report(ev))
-        if figures: write_figures(ev, test, seed)
+        if figures and (todo or not (folder / 'ratio_hist.png').exists()): write_figures(ev, test, seed, checkpoint=checkpoint)   # redrawn when fields were added
     return ev
 
 # %% ../nbs/09_evaluate.ipynb #04f79075
@@ -197,7 +197,9 @@ def report(ev:Evaluation) -> str:
     lines += [f"| {r['field']} | {r['index']} | {r['ratio']:.3f} | {r['mse']:.3e} | {r['gp_mse']:.3e} |" for r in worst]
     return '\n'.join(lines) + '\n'
 
-def write_figures(ev:Evaluation, test:Fields, seed:int=0, n_worst:int=3) -> list:
+def write_figures(ev:Evaluation, test:Fields, seed:int=0, n_worst:int=3,
+                  checkpoint=None, # the run's checkpoint (as given to `evaluate`); None: the shipped default
+                 ) -> list:
     "Ratio histogram, per-field bars, and quiver comparisons of the `n_worst` worst fields, into the run folder."
     from diffkit.plots import ratio_histogram, ratio_bars, compare_plot, save_figure
     import matplotlib.pyplot as plt
@@ -211,7 +213,7 @@ def write_figures(ev:Evaluation, test:Fields, seed:int=0, n_worst:int=3) -> list
         from diffkit.gp import gp_inpaint
         uv, kn = test.uv[r['index']], protocol_mask(ev.protocol, test.ocean, r['field'], seed)
         gp = gp_inpaint(uv.masked_fill(~kn, 0.), test.ocean, kn, x=test.x, y=test.y)
-        res = inpaint(uv, test.ocean, kn, cfg, gp=gp, seed=r['seed'], x=test.x, y=test.y)
+        res = inpaint(uv, test.ocean, kn, cfg, checkpoint=_checkpoint(checkpoint), gp=gp, seed=r['seed'], x=test.x, y=test.y)
         fig = compare_plot(uv, test.ocean, kn, {'GP': gp.mean, 'diffusion': res.mean},
                            title=f"{ev.protocol}, field {r['field']} (index {r['index']}): ratio {r['ratio']:.2f}")
         paths.append(save_figure(fig, ev.out / f"worst_{r['field']:05d}.png"))

@@ -5,16 +5,13 @@ test-artifacts/ (not committed).
 Needs /usr/bin/chromium (`apt-get update && apt-get install -y chromium`); without it these tests fail, loudly.
 The session model's logic is tested without a browser in nbs/12_app.ipynb.
 """
-import io, os, signal, socket, subprocess, sys, time, urllib.request
-from pathlib import Path
+import io, sys, time
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-ART = ROOT / 'test-artifacts'
-CHROMIUM = os.environ.get('DIFFKIT_CHROMIUM', '/usr/bin/chromium')
-ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run']
+from servers import ART, free_port, served
+
+pytestmark = pytest.mark.slow
 SMALL = dict(method='adaptive', t_start=20, resample=1)   # 20 network calls: a second or two on 2 CPU cores
 
 # JS: the first element with a class, searching open shadow roots (Bokeh 3 renders into them)
@@ -24,54 +21,13 @@ FIND = """(cls) => { const go = (root) => { const e = root.querySelector('.' + c
 TXT = f"(cls) => ({FIND})(cls)?.innerText ?? ''"   # the text of the element with that class (Panel panes: use inner spans)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def server():
     "`panel serve apps/inpaint.py` on a free localhost port; its log goes to test-artifacts/panel_serve.log."
-    ART.mkdir(exist_ok=True)
-    port = _free_port()
-    log = open(ART / 'panel_serve.log', 'w')
+    port = free_port()
     cmd = [sys.executable, '-m', 'panel', 'serve', 'apps/inpaint.py', '--port', str(port), '--address', '127.0.0.1',
            f'--allow-websocket-origin=127.0.0.1:{port}']
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED='1'))
-    url, t0 = f'http://127.0.0.1:{port}/inpaint', time.time()
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"panel serve exited with {proc.returncode}:\n{(ART / 'panel_serve.log').read_text()[-3000:]}", pytrace=False)
-            try:
-                with urllib.request.urlopen(url, timeout=30) as r:
-                    if r.status == 200: break
-            except OSError: pass
-            if time.time() - t0 > 120:
-                pytest.fail(f"panel serve did not answer on {url} within 120 s:\n{(ART / 'panel_serve.log').read_text()[-3000:]}", pytrace=False)
-            time.sleep(0.5)
-        print(f"server up after {time.time() - t0:.1f} s")
-        yield url
-    finally:
-        try: os.killpg(proc.pid, signal.SIGTERM)   # the group of the process started above, and only that
-        except ProcessLookupError: pass
-        try: proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL); proc.wait(5)
-        log.close()
-
-
-@pytest.fixture(scope='module')
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get update && apt-get install -y chromium` "
-                    "(or set DIFFKIT_CHROMIUM to a chromium binary)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    with served(cmd, f'http://127.0.0.1:{port}/inpaint', 'panel_serve.log') as url: yield url
 
 
 def open_page(browser, url):
