@@ -5,7 +5,10 @@
 #   bash run.sh lab      JupyterLab on the notebooks (start with nbs/index.ipynb, then nbs/tutorials/)
 #   bash run.sh test     install what is missing, then run every test (what CI runs)
 #   bash run.sh install  only install
-#   bash run.sh train-defaults   train the shipped default models (about an hour on 2 cores) and install them
+#   bash run.sh clean    nbdev_export + nbdev_clean + strip notebook widget state (run before committing)
+#   bash run.sh train-defaults   make the demo data, fit the shipped baselines, train the two default models
+#                        (~1.5 h on 2 cores; resumable) and install them with their model card
+# The dashboard listens on 127.0.0.1 only; ADDRESS=0.0.0.0 bash run.sh opens it to the network (with a warning).
 # Installs into ./.venv (it sees the system's packages, so an existing torch, e.g. a CUDA build, is kept).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -64,8 +67,24 @@ run_tests() {
 main_job() {
   install
   export PATH="$PWD/$BIN:$PATH"
-  echo "run.sh: serving the dashboard: open http://localhost:${PORT:-5006}/inpaint (Ctrl-C stops it)" >&2
-  panel serve apps/inpaint.py --port "${PORT:-5006}" --address "${ADDRESS:-0.0.0.0}" --allow-websocket-origin="*" "$@"
+  local address=${ADDRESS:-127.0.0.1} port=${PORT:-5006} origins=()
+  if [ "$address" = 127.0.0.1 ] || [ "$address" = localhost ]; then
+    origins=(--allow-websocket-origin="localhost:$port" --allow-websocket-origin="127.0.0.1:$port")
+  else
+    echo "run.sh: WARNING: serving on $address: anyone who can reach this machine can open sessions and run" >&2
+    echo "        models on it; pass --allow-websocket-origin=HOST:$port for the names you serve under" >&2
+    origins=(--allow-websocket-origin="$(hostname):$port" --allow-websocket-origin="localhost:$port")
+  fi
+  echo "run.sh: serving the dashboard: open http://localhost:$port/inpaint (Ctrl-C stops it)" >&2
+  panel serve apps/inpaint.py --port "$port" --address "$address" "${origins[@]}" "$@"
+}
+
+clean() {
+  install
+  export PATH="$PWD/$BIN:$PATH"
+  nbdev_export
+  nbdev_clean
+  python tools/strip_widget_state.py nbs
 }
 
 lab() {
@@ -97,6 +116,7 @@ train_defaults() {
   install
   export PATH="$PWD/$BIN:$PATH"
   [ -f data/demo/demo.nc ] || diffkit data demo --out data/demo
+  [ -f diffkit/assets/baselines/baselines.json ] || diffkit baselines fit --data data/demo/demo.nc --out diffkit/assets/baselines
   mkdir -p runs
   local pids=()
   for r in uncond concat; do
@@ -111,10 +131,11 @@ train_defaults() {
 case "${1:-main}" in
   test) shift; run_tests "$@" ;;
   install) install ;;
+  clean) clean ;;
   train-defaults) train_defaults ;;
   demo) shift; demo "$@" ;;
   lab) shift; lab "$@" ;;
   main) [ $# -gt 0 ] && shift; main_job "$@" ;;
-  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) echo "run.sh: unknown command '$1' (use: main, demo, lab, test, install, train-defaults)" >&2; exit 2 ;;
+  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) echo "run.sh: unknown command '$1' (use: main, demo, lab, test, install, clean, train-defaults)" >&2; exit 2 ;;
 esac

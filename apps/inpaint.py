@@ -1,12 +1,14 @@
 """The inpainting dashboard: `panel serve apps/inpaint.py` (from the repository root).
 
 It starts on the bundled demo sample and the shipped default model (no download, no generated dataset). The
-logic lives in the library (`diffkit.app`: the `InpaintSession` model and its Panel view); this file only serves
-it. The sample and the models load once per server process and are shared by every browser session.
+logic lives in the library (`diffkit.session`: the `InpaintSession` model; `diffkit.dashboard`: its Panel view);
+this file only serves it. The sample and the models load once per server process and are shared by every
+browser session.
 """
 import panel as pn
 
-from diffkit.app import dashboard, shared_model, shared_sample
+from diffkit.session import shared_model, shared_sample
+from diffkit.dashboard import dashboard
 
 pn.extension(notifications=False)
 shared_sample(); shared_model('uncond')   # once per server: the first page does not wait for them

@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_data.ipynb #f8b5a6ca
 from __future__ import annotations
-import json, os, warnings
+import json, os, threading, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,9 +13,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['GRID', 'SPLITS', 'U_STANDARD_NAMES', 'V_STANDARD_NAMES', 'U_NAMES', 'V_NAMES', 'DEMO_FILE', 'DEMO_VERSION',
-           'vorticity', 'divergence', 'excess_kurtosis', 'Fields', 'fields_summary', 'block_splits', 'Standardizer',
-           'to_xarray', 'save_fields', 'open_fields', 'make_demo_dataset', 'stored_summary', 'demo_sample_path',
+__all__ = ['GRID', 'SPLITS', 'U_STANDARD_NAMES', 'V_STANDARD_NAMES', 'U_NAMES', 'V_NAMES', 'TIDAL_PERIODS', 'DEMO_FILE',
+           'vorticity', 'divergence', 'excess_kurtosis', 'Fields', 'as_mask', 'field_inputs', 'run_splits',
+           'block_splits', 'run_labels', 'tidal_unexplained', 'nearest_distance', 'fields_summary', 'Standardizer',
+           'atomic_path', 'to_xarray', 'save_fields', 'open_fields', 'stored_summary', 'demo_sample_path',
            'load_demo_sample', 'write_demo_sample']
 
 # %% ../nbs/00_data.ipynb #2f5762e4
@@ -26,6 +28,7 @@ V_STANDARD_NAMES = ('northward_sea_water_velocity', 'surface_northward_sea_water
                     'barotropic_northward_sea_water_velocity', 'northward_sea_water_velocity_assuming_no_tide')
 U_NAMES = ('u', 'U', 'water_u', 'u_surface', 'u_surf', 'surface_u', 'uo', 'ucur', 'uvel', 'u_vel', 'east_vel', 'ubar')
 V_NAMES = ('v', 'V', 'water_v', 'v_surface', 'v_surf', 'surface_v', 'vo', 'vcur', 'vvel', 'v_vel', 'north_vel', 'vbar')
+TIDAL_PERIODS = {'M2': 12.4206012, 'S2': 12.0, 'K1': 23.9344697, 'O1': 25.8193417}  # hours: the four main constituents
 
 # %% ../nbs/00_data.ipynb #5a9ce025
 def _ddx(a, dx): 
@@ -59,9 +62,10 @@ def _split_array(split, n):
     if bad: raise ValueError(f"split labels must be among {SPLITS}, got {bad}")
     return s
 
+# %% ../nbs/00_data.ipynb #3b4bc8a9
 @dataclass(eq=False)
 class Fields:
-    "Snapshots of (u, v) on one grid, in m/s with NaN on land, with their coordinates, times and splits."
+    "Snapshots of (u, v) on one grid, in m/s with NaN on land, with their coordinates, times, splits and runs."
     uv: torch.Tensor              # (N, 2, H, W) float32, m/s, NaN on land
     ocean: torch.Tensor           # (H, W) bool, True = water
     x: np.ndarray                 # (W,) cell-centre eastings, m
@@ -69,6 +73,7 @@ class Fields:
     time: np.ndarray              # (N,) hours since `attrs['time_units']`'s origin
     split: np.ndarray|None = None # (N,) labels from `SPLITS`, or None
     attrs: dict = field(default_factory=dict)
+    run: np.ndarray|None = None   # (N,) integer: which independent run (simulation, deployment) each snapshot comes from, or None
     def __post_init__(self):
         uv = torch.as_tensor(self.uv, dtype=torch.float32)
         if uv.ndim == 3: uv = uv[None]
@@ -84,6 +89,11 @@ class Fields:
         self.time = np.asarray(self.time, dtype=np.float64).reshape(-1)
         if self.time.shape != (N,): raise ValueError(f"time must have one value per snapshot ({N}), got {self.time.shape}")
         self.split = _split_array(self.split, N)
+        if self.run is not None:
+            r = np.asarray(self.run)
+            if r.shape != (N,) or not (np.issubdtype(r.dtype, np.integer) or (np.isfinite(r).all() and (r == np.round(r)).all())):
+                raise ValueError(f"run must hold one integer per snapshot ({N}), got shape {r.shape} and dtype {r.dtype}")
+            self.run = r.astype(np.int64)
         bad = ~torch.isfinite(uv) & ocean
         if bad.any():
             i = int(bad.flatten(1).any(1).nonzero()[0])
@@ -106,33 +116,67 @@ class Fields:
         if isinstance(idx, (int, np.integer)): idx = [int(idx)]
         idx = np.arange(len(self))[idx]
         return Fields(self.uv[torch.as_tensor(idx)], self.ocean, self.x, self.y, self.time[idx],
-                      None if self.split is None else self.split[idx], self.attrs)
+                      None if self.split is None else self.split[idx], self.attrs, None if self.run is None else self.run[idx])
     def select(self, split:str) -> Fields:
         "The snapshots labelled `split` ('train', 'val' or 'test')."
         if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        if self.split is None: raise ValueError("these fields carry no split labels; label them with `block_splits` first")
+        if self.split is None: raise ValueError("these fields carry no split labels; label them with `run_splits` or `block_splits` first")
         return self[self.split == split]
     def filled(self, value:float=0.) -> torch.Tensor:
         "`uv` with land set to `value` (the network-input convention is 0, in standardized units)."
         return torch.nan_to_num(self.uv, nan=value)
     def __repr__(self):
         sp = '' if self.split is None else ', ' + ', '.join(f"{s}={int((self.split == s).sum())}" for s in SPLITS)
-        return f"Fields(n={len(self)}, grid={self.grid}, ocean={self.ocean.float().mean().item():.0%}{sp})"
+        runs = '' if self.run is None else f", runs={len(np.unique(self.run))}"
+        return f"Fields(n={len(self)}, grid={self.grid}, ocean={self.ocean.float().mean().item():.0%}{sp}{runs})"
 
-# %% ../nbs/00_data.ipynb #e92f9544
-def fields_summary(f:Fields) -> dict:
-    "Sizes, splits, ocean fraction, speed statistics and the vorticity's excess kurtosis, as plain numbers."
-    u, v = f.uv[:, 0][:, f.ocean], f.uv[:, 1][:, f.ocean]
-    speed = (u ** 2 + v ** 2).sqrt()
-    out = dict(n=len(f), grid=list(f.grid), ocean_fraction=round(f.ocean.float().mean().item(), 4),
-               dx_m=round(f.dx, 3), dy_m=round(f.dy, 3))
-    if f.split is not None: out['splits'] = {s: int((f.split == s).sum()) for s in SPLITS}
-    if len(f) > 1: out['hourly_blocks'] = int((np.diff(f.time) > 1.5).sum() + 1)  # contiguous stretches of hourly snapshots
-    out.update(u_mean=u.mean().item(), u_std=u.std().item(), v_mean=v.mean().item(), v_std=v.std().item(),
-               speed_mean=speed.mean().item(), speed_p99=speed.flatten()[:: max(1, speed.numel() // 2**22)].quantile(0.99).item(),
-               speed_max=speed.max().item(),
-               vorticity_excess_kurtosis=excess_kurtosis(vorticity(f.uv[:: max(1, len(f) // 500)], f.dx, f.dy)))
-    return {k: round(v, 5) if isinstance(v, float) else v for k, v in out.items()}
+# %% ../nbs/00_data.ipynb #565f8884
+def as_mask(m, # a boolean or 0/1 array (numpy or torch)
+            shape:tuple|None=None, # the shape it must have: the field's grid (H, W), or (B, H, W); None: any 2-D mask
+            name:str='mask') -> torch.Tensor:
+    "A torch.bool mask, after checking its shape and values: the one mask checker of diffkit."
+    t = m.detach().cpu() if isinstance(m, torch.Tensor) else torch.as_tensor(np.asarray(m))
+    if shape is None and t.ndim != 2: raise ValueError(f"{name} must be a 2-D (H, W) mask, got shape {tuple(t.shape)}")
+    if shape is not None and tuple(t.shape) != tuple(shape):
+        raise ValueError(f"{name} must be an {'(H, W)' if len(shape) == 2 else '(B, H, W)'} mask on the field's grid {tuple(shape)}, got shape {tuple(t.shape)}")
+    if t.dtype != torch.bool:
+        if t.is_complex() or not ((t == 0) | (t == 1)).all(): raise ValueError(f"{name} must be boolean or 0/1 (True/False), got dtype {t.dtype} with other values")
+        t = t != 0
+    return t
+
+def field_inputs(uv, # one field (2, H, W) in m/s, NaN on land; gap values are not read
+                 ocean, # (H, W) True = water
+                 known, # (H, W) True = observed (cells on land are dropped)
+                 name:str='field', # names the field in errors
+                ) -> tuple: # uv (2, H, W) float32, ocean (H, W) bool, known (H, W) bool ⊆ ocean
+    "Check one field and its masks the way every filler and score in diffkit does."
+    a = torch.as_tensor(np.asarray(uv) if not isinstance(uv, torch.Tensor) else uv).detach().cpu().float()
+    if a.ndim != 3 or a.shape[0] != 2: raise ValueError(f"{name}: uv must be one field of shape (2, H, W) with channels (u, v), got {tuple(a.shape)}")
+    oc = as_mask(ocean, a.shape[1:], 'ocean')
+    kn = as_mask(known, a.shape[1:], 'known') & oc
+    if not oc.any(): raise ValueError(f"{name}: the ocean mask has no water cell")
+    bad = kn & ~torch.isfinite(a).all(0)
+    if bad.any():
+        r, c = bad.nonzero()[0].tolist()
+        raise ValueError(f"{name}: {int(bad.sum())} known ocean cell(s) hold NaN or inf (first at row {r}, col {c}): known cells must be "
+                         "observed values; drop them from `known` (e.g. known & np.isfinite(uv).all(0)) or fill them")
+    return a, oc, kn
+
+# %% ../nbs/00_data.ipynb #bd87944e
+def run_splits(run:np.ndarray, # (N,) which independent run each snapshot belongs to
+               fractions=(0.7, 0.15, 0.15), # train, val, test shares of the runs (each at least one run when there are 3+)
+              ) -> np.ndarray: # (N,) labels
+    "Label whole runs train / val / test: the last runs (in run order) are test, the ones before them val."
+    run = np.asarray(run)
+    fr = np.asarray(fractions, dtype=float)
+    if fr.shape != (3,) or (fr < 0).any() or not np.isclose(fr.sum(), 1):
+        raise ValueError(f"fractions must be three non-negative shares (train, val, test) summing to 1, got {fractions}")
+    runs = np.unique(run)
+    if len(runs) < 3: raise ValueError(f"splitting by run needs at least 3 runs (train, val, test); these snapshots hold {len(runs)}: "
+                                       f"use block_splits to cut each run in time instead")
+    n_test, n_val = (max(1, int(round(f * len(runs)))) if f > 0 else 0 for f in fr[[2, 1]])
+    names = np.array(['train'] * (len(runs) - n_val - n_test) + ['val'] * n_val + ['test'] * n_test)
+    return names[np.searchsorted(runs, run)]
 
 # %% ../nbs/00_data.ipynb #e217fb3b
 def block_splits(run:np.ndarray, # (N,) which run each snapshot belongs to (contiguous, hourly within a run)
@@ -154,6 +198,65 @@ def block_splits(run:np.ndarray, # (N,) which run each snapshot belongs to (cont
             if b > a: labels[idx[a:b]] = name
             lo = hi
     return labels
+
+# %% ../nbs/00_data.ipynb #486a2f80
+def run_labels(f:Fields) -> np.ndarray:
+    "Each snapshot's run: `f.run`, or else contiguous stretches of hourly snapshots (a jump of over 1.5 h starts a new one)."
+    if f.run is not None: return f.run
+    return np.concatenate([[0], np.cumsum(np.diff(f.time) > 1.5)]) if len(f) else np.zeros(0, np.int64)
+
+def tidal_unexplained(f:Fields, # fields with times in hours
+                      split:str|None='train', # fit on this split (None: all snapshots)
+                      periods:dict=TIDAL_PERIODS, # constituent → period (h)
+                     ) -> float:
+    "Share of the variance (about each run's mean) of u and v that a per-cell, per-run tidal harmonic fit leaves."
+    g = f.select(split) if split is not None and f.split is not None else f
+    runs, num, den = run_labels(g), 0.0, 0.0
+    for r in np.unique(runs):
+        idx = np.flatnonzero(runs == r)
+        if len(idx) < 4 * len(periods) + 1: continue            # too short to fit the harmonics
+        w = 2 * np.pi * g.time[idx, None] / np.array(list(periods.values()))[None]
+        X = torch.from_numpy(np.concatenate([np.ones((len(idx), 1)), np.cos(w), np.sin(w)], 1))
+        Y = g.uv[torch.as_tensor(idx)][:, :, g.ocean].reshape(len(idx), -1).double()
+        res = Y - X @ torch.linalg.lstsq(X, Y).solution
+        num += res.pow(2).sum().item(); den += (Y - Y.mean(0)).pow(2).sum().item()
+    return num / den if den > 0 else float('nan')
+
+def nearest_distance(f:Fields, # fields with train and test splits
+                     n:int=100, # test fields, evenly spaced in time
+                    ) -> float:
+    "Median over test fields of the squared distance to the nearest train field, relative to the test field's own variance."
+    test, train = f.select('test'), f.select('train')
+    idx = np.argsort(test.time, kind='stable')[np.linspace(0, len(test) - 1, min(n, len(test))).round().astype(int)]
+    T = test.uv[torch.as_tensor(idx)][:, :, test.ocean].reshape(len(idx), -1).double()
+    best = torch.full((len(idx),), float('inf'), dtype=torch.float64)
+    for k in range(0, len(train), 2048):   # in chunks: the train split can be large
+        R = train.uv[k:k + 2048][:, :, train.ocean].reshape(-1, T.shape[1]).double()
+        best = torch.minimum(best, torch.cdist(T, R).pow(2).min(1).values)
+    own = (T.view(len(idx), 2, -1) - T.view(len(idx), 2, -1).mean(-1, keepdim=True)).pow(2).sum((1, 2))
+    return (best / own).median().item()
+
+# %% ../nbs/00_data.ipynb #e92f9544
+def fields_summary(f:Fields) -> dict:
+    "Sizes, splits and runs, speed statistics, vorticity kurtosis and predictability, as plain numbers."
+    u, v = f.uv[:, 0][:, f.ocean], f.uv[:, 1][:, f.ocean]
+    speed = (u ** 2 + v ** 2).sqrt()
+    out = dict(n=len(f), grid=list(f.grid), ocean_fraction=round(f.ocean.float().mean().item(), 4),
+               dx_m=round(f.dx, 3), dy_m=round(f.dy, 3))
+    if f.split is not None: out['splits'] = {s: int((f.split == s).sum()) for s in SPLITS}
+    if f.run is not None:
+        out['runs'] = int(len(np.unique(f.run)))
+        if f.split is not None:
+            out['runs_per_split'] = {s: int(len(np.unique(f.run[f.split == s]))) for s in SPLITS}
+            out['runs_in_two_splits'] = int(sum(len(set(f.split[f.run == r])) > 1 for r in np.unique(f.run)))
+    if len(f) > 1: out['hourly_blocks'] = int((np.diff(f.time) > 1.5).sum() + 1)  # contiguous stretches of hourly snapshots
+    out.update(u_mean=u.mean().item(), u_std=u.std().item(), v_mean=v.mean().item(), v_std=v.std().item(),
+               speed_mean=speed.mean().item(), speed_p99=speed.flatten()[:: max(1, speed.numel() // 2**22)].quantile(0.99).item(),
+               speed_max=speed.max().item(),
+               vorticity_excess_kurtosis=excess_kurtosis(vorticity(f.uv[:: max(1, len(f) // 500)], f.dx, f.dy)))
+    if len(f) >= 4 * len(TIDAL_PERIODS) + 1: out['tidal_unexplained'] = tidal_unexplained(f)
+    if f.split is not None and {'train', 'test'} <= set(f.split): out['nearest_distance'] = nearest_distance(f)
+    return {k: round(v, 5) if isinstance(v, float) else v for k, v in out.items()}
 
 # %% ../nbs/00_data.ipynb #39cfd54c
 @dataclass
@@ -194,6 +297,23 @@ class Standardizer:
     @classmethod
     def from_dict(cls, d): return cls(d['kind'], tuple(d['mean']), tuple(d['std']))
 
+# %% ../nbs/00_data.ipynb #ab2ccb18
+_UMASK = os.umask(0); os.umask(_UMASK)   # the process's umask, read once
+
+@contextmanager
+def atomic_path(path, # the file to (re)place
+               ):
+    "Yield a temporary path beside `path`; rename it over `path` when the block succeeds, delete it when it fails."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        yield tmp
+        if tmp.exists(): os.chmod(tmp, 0o666 & ~_UMASK)   # some writers create private files; give the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
 # %% ../nbs/00_data.ipynb #e8741bc0
 _SPLIT_CODES = {s: i for i, s in enumerate(SPLITS)}
 
@@ -211,6 +331,7 @@ def to_xarray(f:Fields):
     if f.split is not None:
         ds['split'] = ('time', np.array([_SPLIT_CODES[s] for s in f.split], 'i1'),
                        dict(long_name='data split', flag_values=np.arange(len(SPLITS), dtype='i1'), flag_meanings=' '.join(SPLITS)))
+    if f.run is not None: ds['run'] = ('time', f.run.astype('i4'), dict(long_name='independent run (simulation or deployment) of the snapshot'))
     return ds
 
 def save_fields(f:Fields, path, # a `.nc` file
@@ -221,18 +342,12 @@ def save_fields(f:Fields, path, # a `.nc` file
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (or --overwrite) to replace it, or choose another path")
-    path.parent.mkdir(parents=True, exist_ok=True)
     ds = to_xarray(f)
     enc = {k: dict(zlib=True, complevel=1, _FillValue=np.float32(np.nan), dtype='float32') for k in ('u', 'v')}
     if pack:
         if np.nanmax(np.abs(f.uv.numpy())) >= 3.2: raise ValueError("speeds of 3.2 m/s or more cannot be packed to int16; use pack=False")
         enc = {k: dict(zlib=True, complevel=1, dtype='int16', scale_factor=1e-4, add_offset=0.0, _FillValue=np.int16(-32768)) for k in ('u', 'v')}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        ds.to_netcdf(tmp, encoding=enc, format='NETCDF4')
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
+    with atomic_path(path) as tmp: ds.to_netcdf(tmp, encoding=enc, format='NETCDF4')
     return path
 
 # %% ../nbs/00_data.ipynb #6445362d
@@ -299,7 +414,7 @@ def _land_from(uv, land):
     return ~((uv == 0).all(0).all(0)) & ~all_nan
 
 # %% ../nbs/00_data.ipynb #b8b993eb
-def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land):
+def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land, run=None):
     uv = torch.as_tensor(uv, dtype=torch.float32)
     if uv.ndim != 4 or uv.shape[1] != 2: raise ValueError(f"expected (N, 2, H, W) velocities, got shape {tuple(uv.shape)}")
     allnan = (~torch.isfinite(uv)).flatten(1).all(1)
@@ -311,7 +426,7 @@ def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land):
         uv, x2, y2 = _fit_grid(uv, x, y, grid, origin)
         ocean = torch.isfinite(_fit_grid(oc, x, y, grid, origin)[0][0, 0])
         x, y = x2, y2
-    return Fields(uv, ocean, x, y, time, split, attrs)
+    return Fields(uv, ocean, x, y, time, split, attrs, run)
 
 def _open_xarray(ds, u, v, grid, origin, land, units):
     import xarray as xr
@@ -347,10 +462,11 @@ def _open_xarray(ds, u, v, grid, origin, land, units):
     if 'split' in ds.variables and ds['split'].dims == (tdim,):
         s = ds['split'].values
         split = np.array([SPLITS[int(c)] for c in s]) if np.issubdtype(s.dtype, np.number) else s.astype(str)
+    run = ds['run'].values if 'run' in ds.variables and ds['run'].dims == (tdim,) else None
     hint = None
     if 'ocean' in ds.variables and ds['ocean'].dims == (ydim, xdim): hint = ds['ocean'].values.astype(bool)
     attrs = {k: v for k, v in ds.attrs.items() if k != 'Conventions'} | {'time_units': tunits, 'source_variables': f"{un},{vn}"}
-    return _from_array(uv, hint if land == 'auto' else None, x, y, time, split, attrs, grid, origin, land)
+    return _from_array(uv, hint if land == 'auto' else None, x, y, time, split, attrs, grid, origin, land, run)
 
 # %% ../nbs/00_data.ipynb #a3f60022
 def _load_tensor(path, layout):
@@ -401,48 +517,6 @@ def open_fields(src, # a NetCDF path, an xarray Dataset, a `.npy`/`.pt` tensor f
 
 # %% ../nbs/00_data.ipynb #0fd711c3
 DEMO_FILE = 'demo.nc'
-DEMO_VERSION = 2  # bump when the simulator changes what a seed produces
-
-def _demo_key(n_snapshots, seed): return dict(diffkit_demo_version=DEMO_VERSION, demo_snapshots=int(n_snapshots), demo_seed=int(seed))
-
-def make_demo_dataset(out, # a folder (the file is `out/demo.nc`) or a `.nc` path
-                      n_snapshots:int=12_000, # hourly snapshots kept after spin-up and guard hours
-                      seed:int=0, # same seed, same dataset
-                      overwrite:bool=False, # replace a file made with other arguments
-                      progress:bool=True, # show a progress bar
-                     ) -> Path:
-    "Simulate the demo headland flow, split it by time blocks and write it as CF NetCDF (cached by arguments)."
-    from diffkit.simulate import simulate_headland
-    if isinstance(n_snapshots, bool) or not isinstance(n_snapshots, (int, np.integer)) or n_snapshots < 16:
-        raise ValueError(f"n_snapshots must be an integer >= 16, got {n_snapshots!r}")
-    out = Path(out); path = out if out.suffix == '.nc' else out / DEMO_FILE
-    key = _demo_key(n_snapshots, seed)
-    if path.exists():
-        import xarray as xr
-        try:
-            with xr.open_dataset(path) as ds: have = {k: ds.attrs.get(k) for k in key}
-        except Exception: have = None
-        if have == key: return path
-        if not overwrite:
-            raise FileExistsError(f"{path} exists but was made with other arguments ({have}); pass overwrite=True "
-                                  f"(--overwrite) to replace it, or choose another --out")
-    guard = int(min(6, max(1, n_snapshots // 40)))
-    n_runs = int(np.clip(round(n_snapshots / 750), 1, 16))  # ~a month per run: two spring-neap cycles
-    n_sim = n_snapshots + 4 * guard * n_runs  # two block boundaries per run, `guard` hours dropped on each side
-    sim = simulate_headland(n_sim, seed=seed, n_runs=n_runs, progress=progress)
-    split = block_splits(sim['run'], guard=guard)
-    keep = split != ''
-    uv = torch.from_numpy(np.stack([sim['u'], sim['v']], 1)[keep])
-    attrs = dict(title='diffkit demo: tidally forced coastal flow past a headland', source='diffkit.simulate.simulate_headland',
-                 simulation=json.dumps(sim.get('attrs', {})), time_units='hours since 2000-01-01 00:00:00', **key)
-    # runs are independent: lay them end to end on the time axis, 1000 h apart, so time is monotonic and a
-    # jump of more than an hour marks a new run
-    time = np.asarray(sim['time_hours'], dtype=float) + 1000.0 * np.ceil(np.max(sim['time_hours']) / 1000 + 0.1) * np.asarray(sim['run'])
-    f = Fields(uv, torch.from_numpy(np.asarray(sim['ocean'])), sim['x'], sim['y'], time[keep], split[keep], attrs)
-    f.attrs['summary'] = json.dumps(fields_summary(f))  # kept in the file, so a cached call can report it at once
-    save_fields(f, path, overwrite=True, pack=True)
-    return path
-
 def stored_summary(path) -> dict:
     "The summary `make_demo_dataset` stored in the file's attributes (reads no data)."
     import xarray as xr

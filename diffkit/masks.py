@@ -9,22 +9,17 @@ import math
 import numpy as np
 import torch
 
+from .data import as_mask
+
 # %% auto #0
-__all__ = ['COVERAGE_KINDS', 'MASK_SPECS', 'coverage', 'centre_row', 'transect_mask', 'waypoints_mask', 'lawnmower_mask',
-           'random_walk_mask', 'coverage_path_mask', 'points_mask', 'random_mask', 'boxes_mask', 'holes_mask',
-           'stroke_mask', 'polygon_mask', 'box_mask', 'mask_from_spec', 'show_mask']
+__all__ = ['COVERAGE_KINDS', 'MASK_SPECS', 'PROTOCOLS', 'coverage', 'centre_row', 'transect_mask', 'waypoints_mask',
+           'lawnmower_mask', 'random_walk_mask', 'coverage_path_mask', 'points_mask', 'random_mask', 'boxes_mask',
+           'holes_mask', 'stroke_mask', 'polygon_mask', 'box_mask', 'mask_from_spec', 'protocol_mask', 'show_mask']
 
 # %% ../nbs/02_masks.ipynb #0560e157
 def _as_mask(m, name:str='ocean') -> np.ndarray:
-    "`m` (numpy or torch, bool or 0/1) as a numpy bool array, after checking that it is 2-D."
-    a = m.detach().cpu().numpy() if isinstance(m, torch.Tensor) else np.asarray(m)
-    if a.ndim != 2: raise ValueError(f"{name} must be a 2-D (H, W) mask, got shape {a.shape}")
-    if a.dtype != bool:
-        if not (np.issubdtype(a.dtype, np.number) and np.isin(a, (0, 1)).all()):
-            raise ValueError(f"{name} must be boolean or 0/1 (True = {'water' if name == 'ocean' else 'observed'}), "
-                             f"got dtype {a.dtype} with values other than 0 and 1")
-        a = a != 0
-    return a
+    "`m` (numpy or torch, bool or 0/1) as a numpy bool array, after checking that it is 2-D (`diffkit.data.as_mask`)."
+    return as_mask(m, None, name).numpy()
 
 def _as_ocean(ocean) -> np.ndarray:
     "`ocean` checked (2-D, bool or 0/1, some water) as a numpy bool array."
@@ -476,6 +471,25 @@ def mask_from_spec(spec:str, # e.g. 'auv:walk:len=400'; see `MASK_SPECS`
         if str(e).startswith('bad mask SPEC'): raise
         raise _spec_error(spec, str(e)) from None
     raise _spec_error(spec, f"unknown kind {kind!r}")
+
+# %% ../nbs/02_masks.ipynb #ecae9f5f
+PROTOCOLS = {  # name → what is known
+    'transect': "the centre row of ocean cells",
+    'auv': "a seeded AUV lawnmower survey covering ~5% of the ocean cells",
+    'holes': "everything but seeded boxes covering ~25% of the ocean cells",
+}
+
+def protocol_mask(protocol:str, # a name from `PROTOCOLS`
+                  ocean, # (H, W) water cells
+                  field:int=0, # the field's position in the protocol (seeds its mask)
+                  seed:int=0, # the protocol's seed
+                 ) -> torch.Tensor: # (H, W) bool, True = known
+    "The known cells of field number `field` under `protocol`."
+    s = int(seed) * 100_003 + int(field)
+    if protocol == 'transect': return transect_mask(ocean)
+    if protocol == 'auv': return coverage_path_mask(ocean, 0.05, seed=s, kind='lawnmower')
+    if protocol == 'holes': return holes_mask(ocean, 0.25, seed=s)
+    raise ValueError(f"unknown protocol {protocol!r}; the protocols are {list(PROTOCOLS)}")
 
 # %% ../nbs/02_masks.ipynb #e75486a4
 def show_mask(known, # observed cells, (H, W)

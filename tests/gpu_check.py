@@ -11,7 +11,7 @@ import torch
 from diffkit.data import load_demo_sample, open_fields
 from diffkit.gp import gp_inpaint
 from diffkit.inpaint import inpaint, make_config
-from diffkit.evaluate import protocol_mask
+from diffkit.masks import protocol_mask
 from diffkit.models import load_default
 
 def timed(f, n=3):

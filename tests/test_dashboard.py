@@ -3,7 +3,7 @@ Playwright for Python (DESIGN §7). The server is started and stopped here. Scre
 test-artifacts/ (not committed).
 
 Needs /usr/bin/chromium (`apt-get update && apt-get install -y chromium`); without it these tests fail, loudly.
-The session model's logic is tested without a browser in nbs/12_app.ipynb.
+The session model's logic is tested without a browser in nbs/13_session.ipynb, the view in nbs/14_dashboard.ipynb.
 """
 import io, sys, time
 

@@ -1,7 +1,7 @@
 """The ipywidgets explorer in a real JupyterLab: `jupyter lab` on localhost (a scratch root folder and config), a
 notebook that calls `diffkit.widgets.explore()`, driven by Debian's chromium through Playwright. The widget must
 render, and a click on Run must update the trajectory picture, the status line and the metrics.
-The explorer's logic is tested without a browser in nbs/11_widgets.ipynb; this checks the JupyterLab side once.
+The explorer's logic is tested without a browser in nbs/15_widgets.ipynb; this checks the JupyterLab side once.
 Screenshots go to test-artifacts/ (not committed).
 """
 import json, sys
