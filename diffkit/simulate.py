@@ -124,7 +124,7 @@ class _Background:
                  phase_m2:np.ndarray, phase_sn:np.ndarray, # (B,) phases of M2 and of its spring-neap modulation (rad)
                  rngs:list, # one generator per run for the tides' amplitudes and phases and the drift
                  hours:int): # how long the runs last (the drift is drawn hourly)
-        self.p, B = p, len(rngs)
+        self.p = p
         self.phase_m2, self.phase_sn = np.asarray(phase_m2, float), np.asarray(phase_sn, float)
         names = list(TIDAL_PERIODS)
         base = np.array([getattr(p, f"tide_{n.lower()}") for n in names])
