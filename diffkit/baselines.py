@@ -19,7 +19,7 @@ from .gp import fit_gp_params, gp_inpaint
 # %% auto #0
 __all__ = ['BASELINES', 'BASELINES_FORMAT', 'VAL_PROTOCOLS', 'BaselineResult', 'eof_decomposition', 'Baselines', 'eof_oi',
            'analog', 'validation_curves', 'choose', 'fit_baselines', 'save_baselines', 'load_baselines',
-           'baselines_path', 'default_baselines', 'fill_baselines', 'lookup_difficulty']
+           'baselines_path', 'default_baselines', 'fitted_for', 'fill_baselines', 'lookup_difficulty']
 
 # %% ../nbs/08_baselines.ipynb #6083f5fb
 BASELINES = ('gp', 'analog', 'eof')  # the baselines every score is compared with; 'gp' is the reference of `ratio`
@@ -279,6 +279,15 @@ def default_baselines() -> Baselines:
     return load_baselines(baselines_path())
 
 # %% ../nbs/08_baselines.ipynb #366308e2
+def fitted_for(ocean, # (H, W) the field's water cells
+               baselines:Baselines|None=None, # fitted baselines; None: the shipped ones
+              ) -> Baselines|None:
+    "The fitted baselines for this coastline: `baselines` if given, else the shipped ones where they were fitted on this grid, else None."
+    if baselines is not None: return baselines
+    if not baselines_path().exists(): return None
+    b, oc = _shipped(), torch.as_tensor(np.asarray(ocean)).bool()
+    return b if b.ocean.shape == tuple(oc.shape) and torch.equal(b.ocean, oc) else None
+
 def fill_baselines(uv, ocean, known, # one field (2, H, W) m/s and its masks
                    baselines:Baselines|None=None, # fitted baselines; None: the shipped ones (when they fit the grid), else none
                    gp=None, # the field's `GPResult` when it is already computed (else it is computed here)
@@ -292,17 +301,13 @@ def fill_baselines(uv, ocean, known, # one field (2, H, W) m/s and its masks
     if gp is None: gp = gp_inpaint(a.masked_fill(~kn, float('nan')).nan_to_num(0.), ocean, kn, params=gp_params, x=x, y=y)
     out = dict(gp=gp)
     if not data_driven: return out
-    if baselines is None and baselines_path().exists():
-        b = _shipped()
-        if b.ocean.shape == tuple(torch.as_tensor(np.asarray(ocean)).shape) and torch.equal(b.ocean, torch.as_tensor(np.asarray(ocean)).bool()): baselines = b
-    if baselines is not None:
-        out['eof'] = eof_oi(baselines, a, ocean, kn)
-        out['analog'] = analog(baselines, a, ocean, kn)
+    if (b := fitted_for(ocean, baselines)) is not None: out.update(eof=eof_oi(b, a, ocean, kn), analog=analog(b, a, ocean, kn))
     return out
 
 from functools import lru_cache
 @lru_cache(maxsize=1)
 def _shipped() -> Baselines: return default_baselines()
+
 
 # %% ../nbs/08_baselines.ipynb #5fb4f22b
 def lookup_difficulty(f:Fields, # a dataset with train and test splits

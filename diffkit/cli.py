@@ -8,7 +8,7 @@ import argparse, json, math, sys, time
 from pathlib import Path
 
 from . import __version__
-from .methods import KNOBS, PRESETS, DEFAULT_METHOD, make_config
+from .methods import KNOBS, PRESETS, PRIORS, DEFAULT_METHOD, make_config
 
 # %% auto #0
 __all__ = ['CLIError', 'cmd_data_demo', 'cmd_data_info', 'cmd_data_sample', 'cmd_gp', 'cmd_bench', 'cmd_demo', 'cmd_train',
@@ -183,6 +183,8 @@ def knob_args(q:argparse.ArgumentParser, # the subcommand's parser
              ):
     "Add --method and one flag per knob of `diffkit.methods.KNOBS` (None = the method's value)."
     q.add_argument('--method', default=DEFAULT_METHOD, choices=list(PRESETS), help=f'the inpainting preset (default {DEFAULT_METHOD})')
+    q.add_argument('--prior', choices=list(PRIORS), help="the fill the chain starts from and whose variance weights the noise: "
+                   "gp, or eof / analog (fitted baselines: the shipped ones on the demo coast, else --baselines DIR); default: the method's")
     for k in KNOBS:
         lo, hi = k.bounds
         span = f"{lo}–{hi}" if hi is not None else f">= {lo}"
@@ -194,7 +196,7 @@ def _method_config(a):
     from diffkit.methods import KNOB
     KNOB['seed'].check(a.seed)
     extra = {'model': a.model} if a.model in ('uncond', 'concat') else {}
-    return make_config(a.method, **{k.name: getattr(a, k.name) for k in KNOBS if k.config}, **extra)
+    return make_config(a.method, **{k.name: getattr(a, k.name) for k in KNOBS if k.config}, prior=getattr(a, 'prior', None), **extra)
 
 def _checkpoint_arg(a):
     "A checkpoint folder given by --model, or None (a shipped default: the config names it)."
@@ -225,7 +227,7 @@ def cmd_inpaint(a):
                        progress=not a.json and not a.no_progress)
     r, m = sc.result, sc.metrics
     res = dict(mse=m['mse'], gp_mse=m['gp_mse'], ratio=m['ratio'], seconds=round(r.seconds, 3), gp_seconds=round(m['gp_seconds'], 4),
-               unet_evals=r.unet_evals, calls=r.calls, method=a.method, stages=len(cfg.stages), ensemble=cfg.ensemble, mask=a.mask,
+               unet_evals=r.unet_evals, calls=r.calls, method=a.method, prior=m['prior'], stages=len(cfg.stages), ensemble=cfg.ensemble, mask=a.mask,
                coverage=round(m['coverage'], 4), n_known=m['n_known'], n_gap=m['n_gap'], index=i, seed=a.seed,
                spread=float(r.spread[:, r.gap].mean()) if cfg.ensemble > 1 and r.gap.any() else None, baselines=m['baselines'])
     if out: res['out'] = str(save_result(out, sc, truth=f.uv[i], x=f.x, y=f.y, overwrite=a.overwrite,
@@ -236,7 +238,7 @@ def cmd_inpaint(a):
         res['plot'] = str(save_figure(compare_plot(f.uv[i], f.ocean, known, panels, spread=r.spread if cfg.ensemble > 1 else None,
                                                    title=f"field {i}, {a.mask}: ratio {res['ratio']:.3f}"), a.plot))
     best = min(m['baselines'], key=m['baselines'].get)
-    _emit(res, a.json, [f"{a.method} on field {i}, mask {a.mask} ({res['coverage']:.1%} observed): {r.calls} calls, {r.seconds:.1f} s",
+    _emit(res, a.json, [f"{a.method} (from the {m['prior']} prior) on field {i}, mask {a.mask} ({res['coverage']:.1%} observed): {r.calls} calls, {r.seconds:.1f} s",
                         f"  gap MSE {m['mse']:.3e} (m/s)², GP {m['gp_mse']:.3e}: ratio {m['ratio']:.3f}; best baseline {best} "
                         f"{m['baselines'][best]:.3e} (ratio {m['mse'] / m['baselines'][best]:.3f})"] + _kv({k: res[k] for k in ('out', 'plot') if k in res}))
 

@@ -16,8 +16,8 @@ import torch
 __all__ = ['GRID', 'SPLITS', 'U_STANDARD_NAMES', 'V_STANDARD_NAMES', 'U_NAMES', 'V_NAMES', 'TIDAL_PERIODS', 'DEMO_FILE',
            'vorticity', 'divergence', 'excess_kurtosis', 'Fields', 'as_mask', 'field_inputs', 'run_splits',
            'block_splits', 'run_labels', 'tidal_unexplained', 'nearest_distance', 'fields_summary', 'Standardizer',
-           'atomic_path', 'to_xarray', 'save_fields', 'open_fields', 'stored_summary', 'demo_sample_path',
-           'load_demo_sample', 'write_demo_sample']
+           'atomic_path', 'to_xarray', 'save_fields', 'open_fields', 'read_snapshot', 'stored_summary',
+           'demo_sample_path', 'load_demo_sample', 'write_demo_sample']
 
 # %% ../nbs/00_data.ipynb #2f5762e4
 GRID = (64, 128)  # the model grid (rows, cols): the users' 44×94 study area sits inside it
@@ -347,6 +347,8 @@ def save_fields(f:Fields, path, # a `.nc` file
     if pack:
         if np.nanmax(np.abs(f.uv.numpy())) >= 3.2: raise ValueError("speeds of 3.2 m/s or more cannot be packed to int16; use pack=False")
         enc = {k: dict(zlib=True, complevel=1, dtype='int16', scale_factor=1e-4, add_offset=0.0, _FillValue=np.int16(-32768)) for k in ('u', 'v')}
+    chunks = (min(len(f), 24),) + tuple(f.grid)   # a day of snapshots per chunk: one snapshot reads fast (`read_snapshot`)
+    for e in enc.values(): e['chunksizes'] = chunks
     with atomic_path(path) as tmp: ds.to_netcdf(tmp, encoding=enc, format='NETCDF4')
     return path
 
@@ -419,8 +421,7 @@ def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land, ru
     if uv.ndim != 4 or uv.shape[1] != 2: raise ValueError(f"expected (N, 2, H, W) velocities, got shape {tuple(uv.shape)}")
     allnan = (~torch.isfinite(uv)).flatten(1).all(1)
     if allnan.any(): raise ValueError(f"snapshot {int(allnan.nonzero()[0])} is entirely NaN (of {int(allnan.sum())} such); drop those snapshots first")
-    ocean = _land_from(uv, land if ocean_hint is None else ocean_hint)
-    uv = uv.masked_fill(~ocean, float('nan'))
+    ocean = _land_from(uv, land if ocean_hint is None else ocean_hint)   # (land is set to NaN by `Fields`, on the final grid)
     if grid is not None:
         oc = ocean.float().expand(1, 2, *ocean.shape).masked_fill(~ocean, float('nan'))
         uv, x2, y2 = _fit_grid(uv, x, y, grid, origin)
@@ -428,30 +429,28 @@ def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land, ru
         x, y = x2, y2
     return Fields(uv, ocean, x, y, time, split, attrs, run)
 
-def _open_xarray(ds, u, v, grid, origin, land, units):
-    import xarray as xr
+def _xr_layout(ds, u, v, units) -> dict:
+    "How to read the velocities of an xarray dataset: names, unit scales, flips, coordinates, time and labels (no values are read)."
     un, vn = _find_var(ds, u, U_STANDARD_NAMES, U_NAMES, 'eastward (u)'), _find_var(ds, v, V_STANDARD_NAMES, V_NAMES, 'northward (v)')
     U, V = ds[un], ds[vn]
     if U.dims != V.dims or U.shape != V.shape:
         raise ValueError(f"u ({un}: dims {U.dims}, shape {U.shape}) and v ({vn}: dims {V.dims}, shape {V.shape}) are on different grids; "
                          f"interpolate them to the same (cell-centre) points first, e.g. ROMS u/v to rho points")
     extra = [d for d in U.dims[:-2] if U.sizes[d] == 1]
-    U, V = U.squeeze(extra), V.squeeze(extra)
-    if U.ndim == 2: U, V = U.expand_dims('time'), V.expand_dims('time')
+    U = U.squeeze(extra)
+    if U.ndim == 2: U = U.expand_dims('time')
     if U.ndim != 3:
         raise ValueError(f"u has dimensions {U.dims}; diffkit needs (time, y, x): select one level first, e.g. ds.isel({U.dims[1]}=0)")
     tdim, ydim, xdim = U.dims
-    su, sv = (_unit_scale(units or U.attrs.get('units'), un), _unit_scale(units or V.attrs.get('units'), vn))
-    uv = torch.from_numpy(np.stack([U.values.astype(np.float32) * su, V.values.astype(np.float32) * sv], 1))
-    x, xu = _coord_m(ds[xdim].values if xdim in ds.coords else None, ds[xdim].attrs.get('units') if xdim in ds.coords else None, uv.shape[-1])
-    y, yu = _coord_m(ds[ydim].values if ydim in ds.coords else None, ds[ydim].attrs.get('units') if ydim in ds.coords else None, uv.shape[-2])
+    su, sv = (_unit_scale(units or U.attrs.get('units'), un), _unit_scale(units or ds[vn].attrs.get('units'), vn))
+    x, xu = _coord_m(ds[xdim].values if xdim in ds.coords else None, ds[xdim].attrs.get('units') if xdim in ds.coords else None, U.shape[-1])
+    y, yu = _coord_m(ds[ydim].values if ydim in ds.coords else None, ds[ydim].attrs.get('units') if ydim in ds.coords else None, U.shape[-2])
     if 'degrees' in (xu, yu):  # local metres about the domain centre
         lat0 = np.deg2rad(np.mean(y)) if yu == 'degrees' else 0.
         if xu == 'degrees': x = (x - x.mean()) * 111_320.0 * np.cos(lat0)
         if yu == 'degrees': y = (y - y.mean()) * 110_540.0
-    if len(y) > 1 and y[1] < y[0]: uv, y = uv.flip(-2), y[::-1].copy()
-    if len(x) > 1 and x[1] < x[0]: uv, x = uv.flip(-1), x[::-1].copy()
-    time, tunits = np.arange(uv.shape[0], dtype=float), 'hours since 2000-01-01 00:00:00'
+    flip_y, flip_x = bool(len(y) > 1 and y[1] < y[0]), bool(len(x) > 1 and x[1] < x[0])
+    time, tunits = np.arange(U.shape[0], dtype=float), 'hours since 2000-01-01 00:00:00'
     if tdim in ds.coords:
         tv = ds[tdim].values
         if np.issubdtype(tv.dtype, np.datetime64):
@@ -463,10 +462,33 @@ def _open_xarray(ds, u, v, grid, origin, land, units):
         s = ds['split'].values
         split = np.array([SPLITS[int(c)] for c in s]) if np.issubdtype(s.dtype, np.number) else s.astype(str)
     run = ds['run'].values if 'run' in ds.variables and ds['run'].dims == (tdim,) else None
-    hint = None
-    if 'ocean' in ds.variables and ds['ocean'].dims == (ydim, xdim): hint = ds['ocean'].values.astype(bool)
+    hint = ds['ocean'].values.astype(bool) if 'ocean' in ds.variables and ds['ocean'].dims == (ydim, xdim) else None
     attrs = {k: v for k, v in ds.attrs.items() if k != 'Conventions'} | {'time_units': tunits, 'source_variables': f"{un},{vn}"}
-    return _from_array(uv, hint if land == 'auto' else None, x, y, time, split, attrs, grid, origin, land, run)
+    return dict(un=un, vn=vn, extra=extra, su=su, sv=sv, tdim=tdim, flip_y=flip_y, flip_x=flip_x, x=x[::-1].copy() if flip_x else x,
+                y=y[::-1].copy() if flip_y else y, time=time, split=split, run=run, hint=hint, attrs=attrs)
+
+def _xr_uv(ds, lay:dict, times=None) -> torch.Tensor:
+    "The (N, 2, h, w) velocities in m/s of the snapshots `times` (all when None), read as `lay` (`_xr_layout`) says."
+    def var(name):
+        A = ds[name].squeeze(lay['extra'])
+        if A.ndim == 2: A = A.expand_dims('time')
+        return A.isel({lay['tdim']: list(times)}) if times is not None else A
+    U, V = var(lay['un']), var(lay['vn'])
+    out = np.empty((U.shape[0], 2) + U.shape[1:], dtype=np.float32)   # filled in blocks of time: a file's decoded float64 never sits whole in memory
+    step = max(500, min(4000, (U.encoding.get('chunksizes') or (500,))[0]))   # whole chunks of the file along time
+    for t in range(0, U.shape[0], step):
+        for c, (A, scale) in enumerate(((U, lay['su']), (V, lay['sv']))):
+            out[t:t + step, c] = A.isel({lay['tdim']: slice(t, t + step)}).values * scale
+    uv = torch.from_numpy(out)
+    if lay['flip_y']: uv = uv.flip(-2)
+    if lay['flip_x']: uv = uv.flip(-1)
+    return uv
+
+def _open_xarray(ds, u, v, grid, origin, land, units):
+    lay = _xr_layout(ds, u, v, units)
+    return _from_array(_xr_uv(ds, lay), lay['hint'] if land == 'auto' else None, lay['x'], lay['y'], lay['time'], lay['split'],
+                       lay['attrs'], grid, origin, land, lay['run'])
+
 
 # %% ../nbs/00_data.ipynb #a3f60022
 def _load_tensor(path, layout):
@@ -505,7 +527,7 @@ def open_fields(src, # a NetCDF path, an xarray Dataset, a `.npy`/`.pt` tensor f
                                np.arange(a.shape[0], dtype=float), None, {'source': p.name}, grid, origin, land)
         import xarray as xr
         try:
-            with xr.open_dataset(p) as ds: return _open_xarray(ds.load(), u, v, grid, origin, land, units)
+            with xr.open_dataset(p) as ds: return _open_xarray(ds, u, v, grid, origin, land, units)   # read lazily, in blocks
         except (OSError, ValueError) as e:
             if isinstance(e, ValueError) and 'NetCDF' not in str(e) and 'engine' not in str(e): raise
             raise ValueError(f"could not read {p.name} as NetCDF ({e}); diffkit reads NetCDF (.nc) and tensor files (.npy/.pt)") from None
@@ -514,6 +536,30 @@ def open_fields(src, # a NetCDF path, an xarray Dataset, a `.npy`/`.pt` tensor f
     if layout == 'HWCN': a = a.permute(3, 2, 0, 1)
     return _from_array(a, None, np.arange(a.shape[-1]) * dx + dx / 2, np.arange(a.shape[-2]) * dx + dx / 2,
                        np.arange(a.shape[0], dtype=float), None, {}, grid, origin, land)
+
+# %% ../nbs/00_data.ipynb #c59dc7eb
+def read_snapshot(path, # the NetCDF file `open_fields(path, ...)` read
+                  index:int, # the snapshot, counted along the file's time axis
+                  ocean, # (H, W) the water cells of the `Fields` that `open_fields` made (on the model grid)
+                  grid:tuple|None=GRID, origin:tuple|None=None, # as given to `open_fields`
+                  u:str|None=None, v:str|None=None, units:str|None=None, # as given to `open_fields`
+                 ) -> torch.Tensor: # (2, H, W) m/s, NaN on land: equal to `open_fields(path, ...).uv[index]`
+    "One snapshot of a NetCDF file, read alone (the file opens lazily once per process): what an evaluation worker reads."
+    p = Path(path).resolve()
+    ds, lay = _lazy(str(p), p.stat().st_mtime, u, v, units)
+    uv = _xr_uv(ds, lay, [int(index)])
+    if grid is not None: uv = _fit_grid(uv, lay['x'], lay['y'], grid, origin)[0]
+    oc = torch.as_tensor(np.asarray(ocean)).bool()
+    if oc.shape != uv.shape[-2:]: raise ValueError(f"ocean mask {tuple(oc.shape)} does not match the snapshot grid {tuple(uv.shape[-2:])}")
+    return uv[0].masked_fill(~oc, float('nan'))
+
+from functools import lru_cache
+@lru_cache(maxsize=2)
+def _lazy(path:str, mtime:float, u, v, units):
+    "A NetCDF file opened lazily (no values read) and its layout, once per process and file version."
+    import xarray as xr
+    ds = xr.open_dataset(path)
+    return ds, _xr_layout(ds, u, v, units)
 
 # %% ../nbs/00_data.ipynb #0fd711c3
 DEMO_FILE = 'demo.nc'

@@ -4,15 +4,16 @@
 
 # %% ../nbs/12_evaluate.ipynb #2e8015b7
 from __future__ import annotations
-import hashlib, json, os, time, warnings
+import hashlib, json, os, resource, socket, sys, time, warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .data import Fields, open_fields, load_demo_sample, atomic_path
+from .data import Fields, open_fields, load_demo_sample, atomic_path, demo_sample_path, read_snapshot
 from .masks import PROTOCOLS, protocol_mask, coverage
 from .methods import InpaintConfig, make_config
 from .models import load_checkpoint
@@ -22,8 +23,8 @@ from .baselines import Baselines, fill_baselines, load_baselines
 from .plots import compare_plot, ratio_bars, ratio_histogram, save_figure
 
 # %% auto #0
-__all__ = ['protocol_fields', 'Scored', 'run_and_score', 'evaluate_field', 'result_dataset', 'save_result', 'Evaluation',
-           'baseline_summary', 'evaluate', 'report', 'write_figures']
+__all__ = ['protocol_fields', 'Scored', 'run_and_score', 'evaluate_field', 'result_dataset', 'save_result', 'FieldRef',
+           'peak_rss_mb', 'Evaluation', 'baseline_summary', 'memory_summary', 'evaluate', 'report', 'write_figures']
 
 # %% ../nbs/12_evaluate.ipynb #1ed6dd06
 def protocol_fields(fields:Fields, # a dataset (its test split is used when it has split labels)
@@ -73,16 +74,17 @@ def run_and_score(uv, ocean, known, # one field (2, H, W) m/s, its water and obs
                   progress:bool=False, # a tqdm bar over the network calls
                  ) -> Scored:
     "Baselines → inpaint → metrics for one field: the pipeline of every front end."
-    b = _baselines(baselines)
+    b, cfg = _baselines(baselines), make_config(config) if isinstance(config, str) or config is None else config
     fills = fill_baselines(uv, ocean, known, b or None, gp=gp, x=x, y=y, data_driven=b is not False)
     gp = fills['gp']
-    r = inpaint(uv, ocean, known, config, _checkpoint(checkpoint), gp=gp, seed=seed, callback=callback, every=every, cancel=cancel, x=x, y=y, progress=progress)
+    r = inpaint(uv, ocean, known, cfg, _checkpoint(checkpoint), gp=gp, prior=fills.get(cfg.prior), baselines=b or None, seed=seed,
+                callback=callback, every=every, cancel=cancel, x=x, y=y, progress=progress)
     m = field_metrics(r.mean, uv, ocean, known, gp_mean=gp.mean, members=r.members if len(r.members) > 1 else None, dx=dx, dy=dy)
     g = field_metrics(gp.mean, uv, ocean, known, dx=dx, dy=dy)
     stage_ratios = [r.gap_mse(uv, s) / m['gp_mse'] for s in r.stage_means] if len(r.stage_means) > 1 else None
     m.update(gp_rmse=g['rmse'], gp_div_rmse=g['div_rmse'], gp_vort_rmse=g['vort_rmse'], seconds=r.seconds, gp_seconds=gp.seconds,
              calls=r.calls, unet_evals=r.unet_evals, members=len(r.members), n_known=int(r.known.sum()), n_gap=int(r.gap.sum()),
-             coverage=float(coverage(r.known, r.ocean)), seed=int(seed), stage_ratios=stage_ratios,
+             coverage=float(coverage(r.known, r.ocean)), seed=int(seed), stage_ratios=stage_ratios, prior=r.config.prior,
              baselines={name: f.gap_mse(uv) for name, f in fills.items()})
     return Scored(r, fills, m)
 
@@ -133,10 +135,25 @@ def _write_json(path:Path, obj):
     "Write JSON atomically (`diffkit.data.atomic_path`)."
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1, default=str))
 
+class FieldRef(NamedTuple):
+    "Where a task's field lives: a snapshot of a NetCDF file, read by the worker (`diffkit.data.read_snapshot`)."
+    path: str   # the file, as `open_fields` read it (default grid and names)
+    index: int  # the snapshot along the file's time axis
+
+def peak_rss_mb() -> float:
+    "This process's peak resident memory so far, MB (Linux: VmHWM, which starts afresh in a spawned worker)."
+    try:   # ru_maxrss survives fork + exec, so a worker spawned by a big client would report the client's peak
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
+    except OSError: pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 1024 ** 2)
+
 def _task(uv, ocean, known, cfg_dict, checkpoint, seed, x, y, dx, dy, threads, baselines=None):
-    "One field on a worker (a plain function of plain data)."
+    "One field on a worker (a plain function of plain data): the field itself, or a `FieldRef` to read it from."
     torch.set_num_threads(threads)
-    return evaluate_field(uv, ocean, known, InpaintConfig(**cfg_dict), checkpoint, seed, x, y, dx, dy, baselines)
+    if isinstance(uv, tuple): uv = read_snapshot(uv[0], uv[1], ocean)   # a `FieldRef` (any module's: a notebook's too)
+    row = evaluate_field(uv, ocean, known, InpaintConfig(**cfg_dict), checkpoint, seed, x, y, dx, dy, baselines)
+    return row | dict(worker=f"{socket.gethostname()}:{os.getpid()}", worker_peak_rss_mb=round(peak_rss_mb(), 1))
 
 def _client(workers:int, scheduler:str|None):
     "A Dask client: an existing scheduler, or a LocalCluster of `workers` single-threaded processes."
@@ -189,6 +206,21 @@ def baseline_summary(rows:list) -> dict:
     best = min(names, key=lambda b: per[b]['median_mse'])
     return dict(baselines=per, best_baseline=best, median_ratio_vs_best=per[best]['median_ratio'])
 
+# %% ../nbs/12_evaluate.ipynb #0cd9be77
+def _source(data, fields:Fields, test:Fields) -> tuple:
+    "The NetCDF file the fields come from (None for `Fields` given in memory), and each test field's snapshot index in it."
+    src = demo_sample_path() if data is None else None if isinstance(data, Fields) else Path(data)
+    if src is None or src.suffix != '.nc': return None, None
+    rows_of = np.flatnonzero(fields.split == 'test') if test is not fields else np.arange(len(fields))
+    return str(src.resolve()), rows_of
+
+def memory_summary(rows:list) -> dict:
+    "Peak resident memory per worker over the rows (MB), and the largest."
+    per = {}
+    for r in rows:
+        if 'worker' in r: per[r['worker']] = max(per.get(r['worker'], 0.), r['worker_peak_rss_mb'])
+    return dict(worker_peak_rss_mb=per, max_worker_peak_rss_mb=max(per.values(), default=None))
+
 # %% ../nbs/12_evaluate.ipynb #e33720d0
 def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
              n:int=100, # fields, evenly spaced in time over the test split
@@ -208,6 +240,7 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
     if protocol not in PROTOCOLS: raise ValueError(f"unknown protocol {protocol!r}; the protocols are {list(PROTOCOLS)}")
     fields = load_demo_sample() if data is None else data if isinstance(data, Fields) else open_fields(data)
     test, idx = protocol_fields(fields, n)
+    src, rows_of = _source(data, fields, test)
     if checkpoint is not None and not hasattr(checkpoint, 'model'): checkpoint = str(Path(checkpoint).resolve())
     if baselines not in (None, False) and not isinstance(baselines, Baselines): baselines = str(Path(baselines).resolve())
     meta = dict(protocol=protocol, n=n, seed=seed, config=cfg.to_dict(), data='bundled demo sample' if data is None else str(data),
@@ -215,9 +248,10 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
                 baselines='shipped' if baselines is None else 'none' if baselines is False else str(getattr(baselines, 'info', {}).get('data', baselines)))
     folder, done = _run_folder(out, meta) if out is not None else (None, {})
     todo, oc = [k for k in range(n) if k not in done], test.ocean
-    def args(k):   # the field itself (a copy: a view would pickle the whole split), its mask, the method
+    def args(k):   # where the field is (a file snapshot, or a copy: a view would pickle the whole split), its mask, the method
         i = int(idx[k]); kn = protocol_mask(protocol, oc, k, seed)
-        return (test.uv[i].clone(), oc, kn, cfg.to_dict(), checkpoint, seed * 1_000_003 + k, test.x, test.y, test.dx, test.dy)
+        field = FieldRef(src, int(rows_of[i])) if src is not None else test.uv[i].clone()
+        return (field, oc, kn, cfg.to_dict(), checkpoint, seed * 1_000_003 + k, test.x, test.y, test.dx, test.dy)
     def finish(k, row):
         row = dict(field=k, index=int(idx[k]), time=float(test.time[idx[k]]), **row)
         done[k] = row
@@ -230,7 +264,8 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
     summ['seconds_per_field'], summ['unet_evals_per_field'] = summ.pop('mean_seconds'), summ.pop('mean_unet_evals')
     summary = dict(protocol=protocol, **summ, **baseline_summary(rows),
                    calls_per_field=float(np.mean([r['calls'] for r in rows])), gp_seconds_per_field=float(np.mean([r['gp_seconds'] for r in rows])),
-                   method=cfg.to_dict())
+                   method=cfg.to_dict(), memory=memory_summary(rows))
+    summary['memory']['client_peak_rss_mb'] = round(peak_rss_mb(), 1)
     ev = Evaluation(protocol, rows, summary, folder)
     if folder is not None:
         _write_json(folder / 'summary.json', summary)

@@ -18,6 +18,7 @@ from .models import Checkpoint, check_grid, cond_input, load_default
 from .methods import InpaintConfig, Stage, make_config, jump_schedule, stage_timesteps
 from .metrics import gap_mse
 from .gp import gp_inpaint
+from .baselines import eof_oi, analog, fitted_for
 
 # %% auto #0
 __all__ = ['GUIDES', 'normalised_variance', 'adaptive_weight', 'renoise', 'InpaintCancelled', 'Frame', 'InpaintResult',
@@ -85,13 +86,14 @@ class InpaintResult:
     members: torch.Tensor   # (N, 2, H, W) m/s
     spread: torch.Tensor    # (2, H, W) std across members (0 for N = 1), m/s
     stage_means: list       # the ensemble mean after each stage, (2, H, W) each
-    gp: object              # the `GPResult` used (None when the config needs no GP and none was given)
+    gp: object              # the `GPResult` used or given (None when the config needs no GP and none was given)
     ocean: torch.Tensor; known: torch.Tensor; gap: torch.Tensor  # (H, W) bool
     config: InpaintConfig
     seconds: float          # wall time, GP included
     calls: int              # network calls (one per batch)
     unet_evals: int         # calls × members: network evaluations of single fields
     seed: int|None = None
+    prior: object = None    # the fill stage 1 started from (`config.prior`: a `GPResult` or a `BaselineResult`; None from noise)
     def gap_mse(self, truth, which=None) -> float:
         "MSE (m/s)² over the gap and both components of `which` (default: the mean)."
         return gap_mse(self.mean if which is None else which, truth, self.gap)
@@ -186,15 +188,27 @@ def _stage(ctx:StepContext, xt, ts:list, path:list, weight:Callable, paste, know
     return xt
 
 # %% ../nbs/10_inpaint.ipynb #591e2c30
-def _network_inputs(obs, oc, kn, gap, gp, std, net, dev, N:int):
+def _network_inputs(obs, oc, kn, gap, prior, std, net, dev, N:int):
     "What a run needs in network units: the cells to paste, the known values, the conditioning, stage 1's prior, the normalised variance."
     paste = (kn | ~oc).to(dev)                               # cells replaced by q(x_t | x0): observations, and land (zero)
     x0_known = std.encode(obs).nan_to_num(0.).to(dev)[None].expand(N, -1, -1, -1)  # network units; 0 in the gap and on land
     kw = dict(cond=cond_input(kn, x0_known[:1]).to(dev)) if net.conditional else {}
-    use_gp = gp is not None and bool(kn.any())
-    prior = std.encode(gp.mean.masked_fill(~oc, float('nan'))).to(dev)[None].expand(N, -1, -1, -1) if use_gp else x0_known
-    vnorm = normalised_variance(gp.var, gap).to(dev) if use_gp else torch.ones(oc.shape, device=dev)
-    return paste, x0_known, kw, prior, vnorm
+    use = prior is not None and bool(kn.any())
+    p = std.encode(prior.mean.masked_fill(~oc, float('nan'))).to(dev)[None].expand(N, -1, -1, -1) if use else x0_known
+    vnorm = normalised_variance(prior.var, gap).to(dev) if use else torch.ones(oc.shape, device=dev)
+    return paste, x0_known, kw, p, vnorm
+
+def _prior_fill(cfg:InpaintConfig, a, oc, kn, gp, prior, baselines, x, y):
+    "The fill stage 1 starts from (given, or made as `cfg.prior` says), the GP (the reference of `ratio`, always made), and the config."
+    if cfg.prior != 'gp' and prior is None:
+        b = fitted_for(oc, baselines)
+        if b is None:
+            warnings.warn(f"the {cfg.prior!r} prior needs baselines fitted on this grid (`diffkit baselines fit --data FILE`, then pass them "
+                          f"as baselines= or --baselines DIR); starting from the GP instead")
+            cfg = cfg.replace(prior='gp')
+        else: prior = (eof_oi if cfg.prior == 'eof' else analog)(b, a, oc, kn)
+    if gp is None: gp = gp_inpaint(a.masked_fill(~kn, 0.).nan_to_num(0.), oc, kn, x=x, y=y)
+    return (gp if cfg.prior == 'gp' and prior is None else prior), gp, cfg
 
 class _Calls:
     "Counts the network calls of a run: the cancel check before each, the progress bar and the trajectory frames after."
@@ -223,6 +237,8 @@ def inpaint(uv, # (2, H, W) m/s, NaN on land; values in the gap are never read
             config:InpaintConfig|str|None=None, # a config, a preset name, or None (`DEFAULT_METHOD`)
             checkpoint:Checkpoint|None=None, # the model; default: the shipped model `config.model`
             gp=None, # a `GPResult` for this field and mask (computed when None and the config needs it)
+            prior=None, # the fill stage 1 starts from (a `GPResult` or `BaselineResult`); None: made as `config.prior` says
+            baselines=None, # fitted `Baselines` for the priors 'eof' and 'analog'; None: the shipped ones where they fit the grid
             seed:int=0, # seeds every random draw (same seed → same numbers)
             callback:Callable|None=None, # called with a `Frame` every `every` calls and at the end of each stage
             every:int=10, # calls between frames
@@ -239,22 +255,23 @@ def inpaint(uv, # (2, H, W) m/s, NaN on land; values in the gap are never read
     N, sched, std, net = cfg.ensemble, ck.schedule, ck.standardizer, ck.model
     dev = next(net.parameters()).device
     obs = a.masked_fill(~kn, float('nan'))   # only the observations go in: gap values are never read
-    if gp is None and cfg.uses_gp and gap.any() and kn.any(): gp = gp_inpaint(obs.nan_to_num(0.), oc, kn, x=x, y=y)
+    if cfg.uses_prior and gap.any() and kn.any(): prior, gp, cfg = _prior_fill(cfg, a, oc, kn, gp, prior, baselines, x, y)
     H, W = oc.shape
     def result(members, stage_means, calls):
         m = torch.where(kn, a, members.mean(0))   # the observations exactly (a mean of equal floats can round)
-        if cfg.shrink < 1 and gp is not None: m = torch.where(gap, gp.mean + cfg.shrink * (m - gp.mean), m)
+        if cfg.shrink < 1 and prior is not None: m = torch.where(gap, prior.mean + cfg.shrink * (m - prior.mean), m)
         spread = members.std(0) if N > 1 else torch.zeros_like(m)
         return InpaintResult(m.masked_fill(~oc, float('nan')), members, spread.masked_fill(~oc, float('nan')), stage_means, gp,
-                             oc, kn, gap, cfg, time.perf_counter() - t0, calls, calls * N, seed)
+                             oc, kn, gap, cfg, time.perf_counter() - t0, calls, calls * N, seed, prior)
     if not gap.any():   # nothing to fill
         f = a.masked_fill(~oc, float('nan'))
         return result(f.expand(N, 2, H, W).clone(), [f], 0)
     if not kn.any():
         warnings.warn("no known ocean cell: returning a sample of the prior (pure generation from noise)")
         cfg = cfg.replace(init='noise', stages=(Stage(sched.T),), guidance='none', shrink=1.0, jump_length=1, jump_n_sample=1)
+        prior = None
     gen = torch.Generator().manual_seed(int(seed))
-    paste, x0_known, kw, prior, vnorm = _network_inputs(obs, oc, kn, gap, gp, std, net, dev, N)
+    paste, x0_known, kw, z, vnorm = _network_inputs(obs, oc, kn, gap, prior, std, net, dev, N)
     decode = lambda z: std.decode(z.detach().cpu(), oc)
     stage_means, vscale = [], 1.0
     counter = _Calls(cfg.calls(sched.T), len(cfg.stages), cancel, callback, every, decode, progress)
@@ -267,13 +284,13 @@ def inpaint(uv, # (2, H, W) m/s, NaN on land; values in the gap are never read
             ts = stage_timesteps(sched.T if from_noise else s.t_start, cfg.stride)
             if ts[0] >= sched.T: raise ValueError(f"stage {si + 1}: t_start={s.t_start} exceeds the model's {sched.T} diffusion steps")
             weight = lambda t: adaptive_weight(v, s.floor + (1 - s.floor) * (1 - (t + 1) / (ts[0] + 1)) if cfg.anneal_floor else s.floor, cfg.gamma)
-            ctx = StepContext(net, sched, ck.target, kw, cfg.eta, gen, prior, 1 - v ** cfg.gamma, cfg.guidance_scale, cfg.clip_x0, guide)
-            xt = torch.randn((N, 2, H, W), generator=gen).to(dev) if from_noise else renoise(sched, prior, -1, ts[0], weight(ts[0]), gen)
+            ctx = StepContext(net, sched, ck.target, kw, cfg.eta, gen, z, 1 - v ** cfg.gamma, cfg.guidance_scale, cfg.clip_x0, guide)
+            xt = torch.randn((N, 2, H, W), generator=gen).to(dev) if from_noise else renoise(sched, z, -1, ts[0], weight(ts[0]), gen)
             xt = torch.where(paste, renoise(sched, x0_known, -1, ts[0], None, gen), xt)
             out = _stage(ctx, xt, ts, jump_schedule(len(ts), cfg.jump_length, cfg.jump_n_sample), weight, paste, x0_known,
                          lambda ta: counter.before(si, ta), lambda *r: counter.after(si, *r))
             stage_means.append(decode(out).mean(0))
-            prior = out.mean(0, keepdim=True).expand(N, -1, -1, -1) if cfg.share_prior else out
+            z = out.mean(0, keepdim=True).expand(N, -1, -1, -1) if cfg.share_prior else out
     counter.close()
     members = torch.where(kn, a, decode(out))   # the observations exactly, in m/s
     return result(members, stage_means, counter.calls)

@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass, field, replace, asdict, fields as dc_fields
 
 # %% auto #0
-__all__ = ['KNOBS', 'KNOB', 'GUIDANCE', 'INITS', 'PRESETS', 'DEFAULT_METHOD', 'jump_schedule', 'n_calls', 'stage_timesteps',
-           'Knob', 'Stage', 'InpaintConfig', 'multistage', 'Preset', 'make_config', 'preset_knobs']
+__all__ = ['KNOBS', 'KNOB', 'GUIDANCE', 'INITS', 'PRIORS', 'PRESETS', 'DEFAULT_METHOD', 'jump_schedule', 'n_calls',
+           'stage_timesteps', 'Knob', 'Stage', 'InpaintConfig', 'multistage', 'Preset', 'make_config', 'preset_knobs']
 
 # %% ../nbs/09_methods.ipynb #c4aa30b8
 def jump_schedule(n:int, # reverse steps of the stage (positions 0 … n)
@@ -64,7 +64,7 @@ class Knob:
 
 KNOBS = (
     Knob('stages', int, 1, (1, 12), "stages K of the chain: stage 1 at t_start, then K − 1 refinements at t_refine"),
-    Knob('t_start', int, 75, (1, 250), "reverse steps of stage 1 from the GP prior (with init 'noise' the first stage starts at T)"),
+    Knob('t_start', int, 75, (1, 250), "reverse steps of stage 1 from the prior (with init 'noise' the first stage starts at T)"),
     Knob('floor', float, 0.2, (0.0, 1.0), "stage 1's noise floor of the adaptive weight (1 = uniform noise)", 0.05),
     Knob('t_refine', int, 50, (1, 250), "reverse steps of every later stage"),
     Knob('floor_refine', float, 0.3, (0.0, 1.0), "noise floor of every later stage", 0.05),
@@ -80,7 +80,8 @@ KNOB = {k.name: k for k in KNOBS}
 
 # %% ../nbs/09_methods.ipynb #eb752bc3
 GUIDANCE = ('none', 'gradient', 'x0-blend')  # how the prior steers x̂0 besides the noise weight
-INITS = ('prior', 'noise')                   # stage 1 starts from the GP composite, or from pure noise at T
+INITS = ('prior', 'noise')                   # stage 1 starts from the prior's composite, or from pure noise at T
+PRIORS = ('gp', 'eof', 'analog')             # the baseline fill that is the prior: its mean starts stage 1, its variance weights the noise
 
 @dataclass(frozen=True)
 class Stage:
@@ -93,7 +94,8 @@ class Stage:
 class InpaintConfig:
     "Every setting of the engine; the presets in `PRESETS` are named instances, the knobs in `KNOBS` its user-facing part."
     stages: tuple = (Stage(75, 0.2),)  # the passes, in order
-    init: str = 'prior'      # stage 1 starts from the GP composite ('prior') or from noise at T ('noise')
+    init: str = 'prior'      # stage 1 starts from the prior's composite ('prior') or from noise at T ('noise')
+    prior: str = 'gp'        # which baseline is the prior (`PRIORS`): the GP, EOF-OI or the analogs (those two need fitted baselines)
     gamma: float = 1.0       # exponent of the adaptive weight
     anneal_floor: bool = False # raise the floor linearly to 1 as t → 0 (the seeds found it hurts; kept for studies)
     jump_length: int = 1     # RePaint resampling: steps per jump
@@ -104,7 +106,7 @@ class InpaintConfig:
     guidance_scale: float = 1.0 # gradient: s in μ + s·σ²·∇log p; x0-blend: fraction of the confidence weight used
     ensemble: int = 1        # members, run as one batch
     share_prior: bool = False # stage k+1 starts every member from the ensemble mean of stage k (else each from its own)
-    shrink: float = 1.0      # final result = GP + shrink·(diffusion − GP) in the gap (1: the diffusion result)
+    shrink: float = 1.0      # final result = prior + shrink·(diffusion − prior) in the gap (1: the diffusion result)
     clip_x0: float|None = None # clamp x̂0 in network units (None: no clamp)
     model: str = 'uncond'    # the default model used when no checkpoint is given (`diffkit.models.DEFAULT_MODELS`)
     def __post_init__(self):
@@ -116,6 +118,7 @@ class InpaintConfig:
             if not 0 <= s.floor <= 1: raise ValueError(f"stage {i + 1}: floor must lie in [0, 1], got {s.floor}")
             if s.var_scale <= 0: raise ValueError(f"stage {i + 1}: var_scale must be > 0, got {s.var_scale}")
         if self.init not in INITS: raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
+        if self.prior not in PRIORS: raise ValueError(f"prior must be one of {PRIORS}, got {self.prior!r}")
         if self.guidance not in GUIDANCE: raise ValueError(f"guidance must be one of {GUIDANCE}, got {self.guidance!r}")
         if not self.gamma > 0: raise ValueError(f"gamma must be > 0, got {self.gamma}")
         for k in ('jump_length', 'jump_n_sample', 'stride', 'ensemble'):
@@ -125,7 +128,7 @@ class InpaintConfig:
         if not self.guidance_scale >= 0: raise ValueError(f"guidance_scale must be >= 0, got {self.guidance_scale}")
         if not 0 <= self.shrink <= 1: raise ValueError(f"shrink must lie in [0, 1], got {self.shrink}")
     @property
-    def uses_gp(self) -> bool: return self.init == 'prior' or self.guidance != 'none' or any(s.floor < 1 for s in self.stages) or self.shrink < 1
+    def uses_prior(self) -> bool: return self.init == 'prior' or self.guidance != 'none' or any(s.floor < 1 for s in self.stages) or self.shrink < 1
     def replace(self, **kw) -> InpaintConfig: return replace(self, **kw)
     def to_dict(self) -> dict: return asdict(self)
     def calls(self, T:int=250) -> int:
@@ -178,10 +181,12 @@ PRESETS = {  # name → Preset
     'multistage':  Preset("the seeds' best: S6 adaptive multi-stage, γ = 3 (seeds: 0.759×, 1,625 calls)", dict(stages=6, gamma=3.0, resample=5)),
     'ensemble':    Preset("multistage with 5 members averaged", dict(stages=6, gamma=3.0, resample=5, ensemble=5)),
     'conditional': Preset("the conditional (concat) model, GP-init adaptive, no resampling", {}, dict(model='concat')),
-    'adaptive-fast': Preset("adaptive, γ = 3, 10 passes, every 5th timestep: the best quality per call we found (the default)",
+    'adaptive-fast': Preset("adaptive, γ = 3, 10 passes, every 5th timestep: the best quality per call with the GP prior",
                             dict(gamma=3.0, resample=10, stride=5)),
+    'eof-fast':    Preset("adaptive-fast from the EOF-OI posterior at t = 40 (its variance weights the noise): the default, 80 calls",
+                            dict(t_start=40, gamma=3.0, resample=10, stride=5), dict(prior='eof')),
 }
-DEFAULT_METHOD = 'adaptive-fast'  # the preset commands use when none is named (see nbs/experiments/inpainting_studies.ipynb)
+DEFAULT_METHOD = 'eof-fast'  # the preset commands use when none is named (see nbs/experiments/inpainting_studies.ipynb)
 
 # %% ../nbs/09_methods.ipynb #2b8bc290
 def make_config(method:str=DEFAULT_METHOD, # a name from `PRESETS`

@@ -272,7 +272,7 @@ class _RunPart:
         self.frames, self.latest, self.scored, self.result, self.metrics, self.run_inputs = [], None, None, None, {}, inputs
         self._t_run = time.perf_counter()
         with param.parameterized.batch_call_watchers(self):
-            self.param.update(running=True, progress=0.0, error='', status='computing the GP prior …')
+            self.param.update(running=True, progress=0.0, error='', status='computing the GP …')
         self._thread = threading.Thread(target=self._work, args=(self._run_id, inputs, model, every, self._cancel),
                                         name=f'diffkit-inpaint-{id(self)}-{self._run_id}', daemon=True)
         self._thread.start()
@@ -311,7 +311,7 @@ class _WorkPart:
             obs = inp['uv'].masked_fill(~inp['known'], 0.).nan_to_num(0.)
             with _GP_LOCK: gp = gp_inpaint(obs, inp['ocean'], inp['known'], x=inp['x'], y=inp['y'])
             if cancel.is_set(): raise InpaintCancelled("cancelled before the first network call")
-            self.status = f"GP prior ready ({gp.seconds:.2f} s); denoising …"
+            self.status = f"GP ready ({gp.seconds:.2f} s); denoising from the {inp['config'].prior} prior …"
             sc = run_and_score(inp['uv'], inp['ocean'], inp['known'], inp['config'], model, inp['seed'], gp=gp,
                                callback=lambda fr: self._on_frame(run_id, fr, t0), every=every, cancel=cancel,
                                x=inp['x'], y=inp['y'], dx=inp['dx'], dy=inp['dy'])
