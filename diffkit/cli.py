@@ -254,7 +254,7 @@ def cmd_evaluate(a):
     res = dict(n=s['n'], median_ratio=s['median_ratio'], mean_ratio=s['mean_ratio'], wins=s['wins'], worst_ratio=s['worst_ratio'],
                best_ratio=s['best_ratio'], seconds_per_field=s.get('seconds_per_field'), unet_evals_per_field=s.get('unet_evals_per_field'),
                calls_per_field=s['calls_per_field'], protocol=a.protocol, method=a.method, out=str(ev.out),
-               **{k: s[k] for k in ('baselines', 'best_baseline', 'median_ratio_vs_best') if k in s})
+               **{k: s[k] for k in ('baselines', 'best_baseline', 'median_ratio_vs_best', 'memory') if k in s})
     _emit(res, a.json, [ev.table(), f"best baseline: {s.get('best_baseline')} (median ratio vs it {s.get('median_ratio_vs_best', float('nan')):.3f})",
                         f"per-field results, report and figures in {ev.out}"])
 
