@@ -90,9 +90,28 @@ def cmd_gp(a):
                         f"  gap MSE {res['mse']:.3e} (m/s)², RMSE {res['rmse']:.4f} m/s, {res['within_2sigma']:.0%} of gap errors within ±2σ, {r.seconds:.3f} s"])
 
 def cmd_bench(a):
+    if a.quality: return _bench_quality(a)
     from diffkit.gp import gp_benchmark
+    from diffkit.bench import cpu_efficiency
     rows = gp_benchmark(n_runs=a.runs, exact=not a.no_exact, verbose=not a.json)  # prints a line per protocol
-    if a.json: _emit(dict(gp=rows), True, [])
+    eff = cpu_efficiency(repeats=a.runs)
+    lines = [f"network forward vs matmul, {eff['threads']} thread(s): matmul {eff['matmul_gflops']:.1f} GFLOP/s"]
+    lines += [f"  batch {r['batch']:>2}: {r['gflops']:.1f} GFLOP/s ({r['share_of_matmul']:.0%} of matmul), {r['ms_per_field']:.1f} ms per field"
+              for r in eff['forward']]
+    _emit(dict(gp=rows, cpu=eff), a.json, lines)
+
+def _bench_quality(a):
+    from diffkit.bench import quality_bench, quality_plot, parse_recipe
+    from diffkit.plots import save_figure
+    for r in [a.reference, *a.candidates]:
+        try: parse_recipe(r)
+        except ValueError as e: raise CLIError(str(e)) from None
+    out = Path(a.out or f"runs/bench/{a.protocol}-n{a.n}")
+    qb = quality_bench(a.protocol, a.n, a.reference, tuple(a.candidates), data=a.data, out=out, workers=a.workers, batch=a.batch,
+                       seed=a.seed, progress=not a.json)
+    (out / 'quality.md').write_text(qb.table() + '\n'); save_figure(quality_plot(qb), out / 'quality.png')
+    _emit(dict(protocol=a.protocol, n=a.n, reference=a.reference, rows=qb.rows, out=str(out)), a.json,
+          [qb.table(), f"table and figure in {out}"])
 
 # %% ../nbs/16_cli.ipynb #1ce09e47
 def cmd_demo(a):
@@ -249,11 +268,11 @@ def cmd_evaluate(a):
     if ck is not None and not Path(ck).exists(): raise CLIError(f"--model {a.model!r} is neither a shipped model (uncond, concat) nor a checkpoint folder")
     out = a.out or f"runs/eval/{a.protocol}-{a.method}-n{a.n}"
     ev = evaluate(a.protocol, a.n, cfg, data=a.data, checkpoint=ck, out=out, workers=a.workers, scheduler=a.scheduler,
-                  seed=a.seed, baselines=a.baselines, progress=not a.json and not a.no_progress)
+                  batch=a.batch, seed=a.seed, baselines=a.baselines, progress=not a.json and not a.no_progress)
     s = ev.summary
     res = dict(n=s['n'], median_ratio=s['median_ratio'], mean_ratio=s['mean_ratio'], wins=s['wins'], worst_ratio=s['worst_ratio'],
                best_ratio=s['best_ratio'], seconds_per_field=s.get('seconds_per_field'), unet_evals_per_field=s.get('unet_evals_per_field'),
-               calls_per_field=s['calls_per_field'], protocol=a.protocol, method=a.method, out=str(ev.out),
+               calls_per_field=s['calls_per_field'], fields_per_second=s.get('fields_per_second'), protocol=a.protocol, method=a.method, out=str(ev.out),
                **{k: s[k] for k in ('baselines', 'best_baseline', 'median_ratio_vs_best', 'memory') if k in s})
     _emit(res, a.json, [ev.table(), f"best baseline: {s.get('best_baseline')} (median ratio vs it {s.get('median_ratio_vs_best', float('nan')):.3f})",
                         f"per-field results, report and figures in {ev.out}"])
@@ -295,9 +314,21 @@ def _add_simple(sub):
     g.add_argument('--exact', action='store_true', help="use GPyTorch's ExactGP (the slow reference)")
     g.add_argument('--fit-per-field', action='store_true', help="refit the hyperparameters on this field's known cells")
     _common(g).set_defaults(func=cmd_gp)
-    b = sub.add_parser('bench', help='speed figures of this machine (GP seconds per field per protocol, exact vs fast)')
-    b.add_argument('--runs', type=int, default=5, help='fields per protocol; medians are reported (default 5)')
+    b = sub.add_parser('bench', help='speed of this machine (GP per protocol, network forward vs matmul GFLOP/s); '
+                       '--quality: recipes vs a reference on the same fields')
+    b.add_argument('--runs', type=int, default=5, help='repeats; medians are reported (default 5)')
     b.add_argument('--no-exact', action='store_true', help='skip the slow GPyTorch reference')
+    b.add_argument('--quality', action='store_true', help='quality per cost: the reference and the candidates on the same fields')
+    b.add_argument('--protocol', default='transect', choices=['transect', 'auv', 'holes'], help='--quality: the protocol (default transect)')
+    b.add_argument('--n', type=int, default=8, help='--quality: fields (default 8)')
+    b.add_argument('--data', help='--quality: a dataset (.nc); default the bundled sample')
+    b.add_argument('--reference', default='multistage', help="--quality: the reference recipe, 'preset[:knob=value,...]' (default multistage, the seeds' S6)")
+    b.add_argument('--candidates', nargs='+', default=['eof-fast', 'eof-fast:resample=3', 'eof-fast:resample=1', 'adaptive-fast'],
+                   help='--quality: candidate recipes, each preset[:knob=value,...]')
+    b.add_argument('--workers', type=int, default=2, help='--quality: Dask worker processes (0 = in this process)')
+    b.add_argument('--batch', type=int, default=4, help='--quality: fields per task (one network batch)')
+    b.add_argument('--seed', type=int, default=0, help='--quality: seed of the masks and the runs')
+    b.add_argument('--out', help='--quality: folder for the runs (resumable), the table and the figure (default runs/bench/PROTOCOL-nN)')
     _common(b).set_defaults(func=cmd_bench)
 
 def _add_train(sub):
@@ -362,6 +393,7 @@ def _add_inpaint_evaluate(sub):
     ev.add_argument('--n', type=int, default=100, help='fields, evenly spaced in time over the test split (default 100)')
     ev.add_argument('--out', help='run folder (default runs/eval/PROTOCOL-METHOD-nN)')
     ev.add_argument('--workers', type=int, default=2, help='LocalCluster worker processes (default 2; 0 = in this process)')
+    ev.add_argument('--batch', type=int, default=4, help='fields per task, run as one batch through the network (default 4)')
     ev.add_argument('--scheduler', help='address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (instead of a LocalCluster)')
     _common(ev).set_defaults(func=cmd_evaluate)
 

@@ -16,8 +16,8 @@ import torch
 __all__ = ['GRID', 'SPLITS', 'U_STANDARD_NAMES', 'V_STANDARD_NAMES', 'U_NAMES', 'V_NAMES', 'TIDAL_PERIODS', 'DEMO_FILE',
            'vorticity', 'divergence', 'excess_kurtosis', 'Fields', 'as_mask', 'field_inputs', 'run_splits',
            'block_splits', 'run_labels', 'tidal_unexplained', 'nearest_distance', 'fields_summary', 'Standardizer',
-           'atomic_path', 'to_xarray', 'save_fields', 'open_fields', 'read_snapshot', 'stored_summary',
-           'demo_sample_path', 'load_demo_sample', 'write_demo_sample']
+           'atomic_path', 'to_xarray', 'save_fields', 'open_fields', 'read_snapshot', 'FieldIndex', 'open_index',
+           'stored_summary', 'demo_sample_path', 'load_demo_sample', 'write_demo_sample']
 
 # %% ../nbs/00_data.ipynb #2f5762e4
 GRID = (64, 128)  # the model grid (rows, cols): the users' 44×94 study area sits inside it
@@ -122,6 +122,9 @@ class Fields:
         if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         if self.split is None: raise ValueError("these fields carry no split labels; label them with `run_splits` or `block_splits` first")
         return self[self.split == split]
+    def snapshot(self, i:int) -> torch.Tensor:
+        "Snapshot i, (2, H, W) m/s, NaN on land (as `FieldIndex.snapshot` reads it from a file)."
+        return self.uv[i]
     def filled(self, value:float=0.) -> torch.Tensor:
         "`uv` with land set to `value` (the network-input convention is 0, in standardized units)."
         return torch.nan_to_num(self.uv, nan=value)
@@ -560,6 +563,62 @@ def _lazy(path:str, mtime:float, u, v, units):
     import xarray as xr
     ds = xr.open_dataset(path)
     return ds, _xr_layout(ds, u, v, units)
+
+# %% ../nbs/00_data.ipynb #896a0e04
+@dataclass(eq=False)
+class FieldIndex:
+    "A NetCDF dataset's grid, coordinates, times and labels without its velocities: what a client needs to hand out snapshots."
+    path: str                     # the file (resolved)
+    rows: np.ndarray              # (N,) each snapshot's index along the file's time axis
+    ocean: torch.Tensor           # (H, W) bool, on the model grid
+    x: np.ndarray; y: np.ndarray  # cell-centre coordinates, m
+    time: np.ndarray              # (N,) hours
+    split: np.ndarray|None = None
+    run: np.ndarray|None = None
+    read: dict = field(default_factory=dict)   # `read_snapshot`'s options (grid, origin, u, v, units)
+    def __len__(self): return len(self.rows)
+    @property
+    def grid(self): return tuple(self.ocean.shape)
+    dx, dy = Fields.dx, Fields.dy
+    def __getitem__(self, idx):
+        "Snapshots `idx` as a new `FieldIndex`."
+        idx = np.arange(len(self))[[int(idx)] if isinstance(idx, (int, np.integer)) else idx]
+        pick = lambda a: None if a is None else a[idx]
+        return FieldIndex(self.path, self.rows[idx], self.ocean, self.x, self.y, self.time[idx], pick(self.split), pick(self.run), self.read)
+    select = Fields.select
+    def snapshot(self, i:int) -> torch.Tensor:
+        "Snapshot i, (2, H, W) m/s, NaN on land: read from the file now."
+        return read_snapshot(self.path, int(self.rows[i]), self.ocean, **self.read)
+    def __repr__(self): return f"FieldIndex({Path(self.path).name}: n={len(self)}, grid={self.grid})"
+
+def _scan_land(ds, lay:dict, land) -> torch.Tensor:
+    "The (h, w) water cells from the velocities, read a block of time at a time (never the whole file at once)."
+    n = ds[lay['un']].squeeze(lay['extra']).shape[0] if ds[lay['un']].squeeze(lay['extra']).ndim == 3 else 1
+    nan = zero = None
+    for t in range(0, n, 500):
+        b = _xr_uv(ds, lay, range(t, min(n, t + 500)))
+        bn, bz = (~torch.isfinite(b)).all(0).all(0), (b == 0).all(0).all(0)
+        nan, zero = (bn, bz) if nan is None else (nan & bn, zero & bz)
+    if land == 'nan' or (land == 'auto' and nan.any()): return ~nan
+    return ~zero & ~nan
+
+def open_index(path, # a NetCDF file
+               u:str|None=None, v:str|None=None, grid:tuple|None=GRID, origin:tuple|None=None, land='auto', units:str|None=None, # as `open_fields`
+              ) -> FieldIndex:
+    "The `FieldIndex` of a NetCDF file, on the grid `open_fields(path, ...)` gives; the water mask comes from the file's `ocean` variable, else from one pass over the data."
+    p = Path(path).resolve()
+    if not p.exists(): raise FileNotFoundError(f"no such file: {p}")
+    ds, lay = _lazy(str(p), p.stat().st_mtime, u, v, units)
+    if not isinstance(land, str): oc = torch.as_tensor(np.asarray(land)).bool()
+    elif land == 'auto' and lay['hint'] is not None: oc = torch.as_tensor(lay['hint'])
+    else: oc = _scan_land(ds, lay, land)
+    x, y = lay['x'], lay['y']
+    if grid is not None:
+        m = oc.float().expand(1, 2, *oc.shape).masked_fill(~oc, float('nan'))
+        m, x, y = _fit_grid(m, x, y, grid, origin)
+        oc = torch.isfinite(m[0, 0])
+    return FieldIndex(str(p), np.arange(len(lay['time'])), oc, x, y, lay['time'], lay['split'], lay['run'],
+                      dict(grid=grid, origin=origin, u=u, v=v, units=units))
 
 # %% ../nbs/00_data.ipynb #0fd711c3
 DEMO_FILE = 'demo.nc'

@@ -115,9 +115,14 @@ def extract(a:torch.Tensor, # per-timestep constants, shape (T,)
 
 # %% ../nbs/04_diffusion.ipynb #a129babb
 def randn_like(x:torch.Tensor, # the noise takes its shape, dtype and device
-               generator:torch.Generator|None=None, # drawn on this generator's device, then moved to `x`'s
+               generator=None, # a `torch.Generator` (drawn on its device, then moved to `x`'s), or a sequence of them
               ) -> torch.Tensor:
-    "Standard normal noise like `x`: a CPU generator gives the same numbers whatever device `x` is on."
+    "Standard normal noise like `x`; a sequence of generators draws one equal slice of the batch each (batched fields keep their own streams)."
+    if isinstance(generator, (list, tuple)):
+        if not generator or x.shape[0] % len(generator):
+            raise ValueError(f"{len(generator)} generators cannot share a batch of {x.shape[0]} equally")
+        k = x.shape[0] // len(generator)
+        return torch.cat([randn_like(x[:k], g) for g in generator])
     dev = generator.device if generator is not None else x.device
     return torch.randn(x.shape, generator=generator, device=dev, dtype=x.dtype).to(x.device)
 

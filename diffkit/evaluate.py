@@ -13,18 +13,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import Fields, open_fields, load_demo_sample, atomic_path, demo_sample_path, read_snapshot
+from .data import Fields, FieldIndex, open_fields, open_index, atomic_path, demo_sample_path, read_snapshot
 from .masks import PROTOCOLS, protocol_mask, coverage
 from .methods import InpaintConfig, make_config
 from .models import load_checkpoint
-from .inpaint import InpaintResult, inpaint
+from .inpaint import InpaintResult, inpaint, inpaint_batch
 from .metrics import field_metrics, summarise
 from .baselines import Baselines, fill_baselines, load_baselines
 from .plots import compare_plot, ratio_bars, ratio_histogram, save_figure
 
 # %% auto #0
-__all__ = ['protocol_fields', 'Scored', 'run_and_score', 'evaluate_field', 'result_dataset', 'save_result', 'FieldRef',
-           'peak_rss_mb', 'Evaluation', 'baseline_summary', 'memory_summary', 'evaluate', 'report', 'write_figures']
+__all__ = ['protocol_fields', 'Scored', 'run_and_score', 'score_batch', 'evaluate_field', 'result_dataset', 'save_result',
+           'FieldRef', 'peak_rss_mb', 'Evaluation', 'baseline_summary', 'memory_summary', 'evaluate', 'report',
+           'write_figures']
 
 # %% ../nbs/12_evaluate.ipynb #1ed6dd06
 def protocol_fields(fields:Fields, # a dataset (its test split is used when it has split labels)
@@ -63,6 +64,22 @@ def _baselines(b):
 def _load_baselines_cached(path:str): return load_baselines(path)
 
 # %% ../nbs/12_evaluate.ipynb #52690230
+def _scored(r:InpaintResult, fills:dict, uv, dx:float, dy:float) -> Scored:
+    "Scores of one filled field beside its baselines' (`run_and_score` and `score_batch` end here)."
+    gp = fills['gp']
+    m = field_metrics(r.mean, uv, r.ocean, r.known, gp_mean=gp.mean, members=r.members if len(r.members) > 1 else None, dx=dx, dy=dy)
+    g = field_metrics(gp.mean, uv, r.ocean, r.known, dx=dx, dy=dy)
+    stage_ratios = [r.gap_mse(uv, s) / m['gp_mse'] for s in r.stage_means] if len(r.stage_means) > 1 else None
+    m.update(gp_rmse=g['rmse'], gp_div_rmse=g['div_rmse'], gp_vort_rmse=g['vort_rmse'], seconds=r.seconds, gp_seconds=gp.seconds,
+             calls=r.calls, unet_evals=r.unet_evals, members=len(r.members), n_known=int(r.known.sum()), n_gap=int(r.gap.sum()),
+             coverage=float(coverage(r.known, r.ocean)), seed=int(r.seed), stage_ratios=stage_ratios, prior=r.config.prior,
+             baselines={name: f.gap_mse(uv) for name, f in fills.items()})
+    return Scored(r, fills, m)
+
+def _method(config, baselines):
+    "The config (a preset name, None: the default) and the baselines (loaded once per process) a run uses."
+    return _baselines(baselines), make_config(config) if isinstance(config, str) or config is None else config
+
 def run_and_score(uv, ocean, known, # one field (2, H, W) m/s, its water and observed cells
                   config:InpaintConfig|str|None=None, # the method (a config, a preset name, or the default)
                   checkpoint=None, # a `Checkpoint`, a checkpoint folder, or None (the shipped default of `config.model`)
@@ -74,19 +91,23 @@ def run_and_score(uv, ocean, known, # one field (2, H, W) m/s, its water and obs
                   progress:bool=False, # a tqdm bar over the network calls
                  ) -> Scored:
     "Baselines → inpaint → metrics for one field: the pipeline of every front end."
-    b, cfg = _baselines(baselines), make_config(config) if isinstance(config, str) or config is None else config
+    b, cfg = _method(config, baselines)
     fills = fill_baselines(uv, ocean, known, b or None, gp=gp, x=x, y=y, data_driven=b is not False)
-    gp = fills['gp']
-    r = inpaint(uv, ocean, known, cfg, _checkpoint(checkpoint), gp=gp, prior=fills.get(cfg.prior), baselines=b or None, seed=seed,
+    r = inpaint(uv, ocean, known, cfg, _checkpoint(checkpoint), gp=fills['gp'], prior=fills.get(cfg.prior), baselines=b or None, seed=seed,
                 callback=callback, every=every, cancel=cancel, x=x, y=y, progress=progress)
-    m = field_metrics(r.mean, uv, ocean, known, gp_mean=gp.mean, members=r.members if len(r.members) > 1 else None, dx=dx, dy=dy)
-    g = field_metrics(gp.mean, uv, ocean, known, dx=dx, dy=dy)
-    stage_ratios = [r.gap_mse(uv, s) / m['gp_mse'] for s in r.stage_means] if len(r.stage_means) > 1 else None
-    m.update(gp_rmse=g['rmse'], gp_div_rmse=g['div_rmse'], gp_vort_rmse=g['vort_rmse'], seconds=r.seconds, gp_seconds=gp.seconds,
-             calls=r.calls, unet_evals=r.unet_evals, members=len(r.members), n_known=int(r.known.sum()), n_gap=int(r.gap.sum()),
-             coverage=float(coverage(r.known, r.ocean)), seed=int(seed), stage_ratios=stage_ratios, prior=r.config.prior,
-             baselines={name: f.gap_mse(uv) for name, f in fills.items()})
-    return Scored(r, fills, m)
+    return _scored(r, fills, uv, dx, dy)
+
+def score_batch(fields:list, # (uv, ocean, known) per field, on one grid
+                config:InpaintConfig|str|None=None, checkpoint=None, # as `run_and_score`
+                seeds:list|None=None, # one per field (default 0, 1, …)
+                baselines=None, x=None, y=None, dx:float=50., dy:float=50., # as `run_and_score`
+               ) -> list: # a `Scored` per field, as `run_and_score` gives it (to the last bits of the network's arithmetic)
+    "`run_and_score` for several fields at once: baselines per field, one batched inpainting (`inpaint_batch`), scores per field."
+    b, cfg = _method(config, baselines)
+    fills = [fill_baselines(uv, oc, kn, b or None, x=x, y=y, data_driven=b is not False) for uv, oc, kn in fields]
+    rs = inpaint_batch(fields, cfg, _checkpoint(checkpoint), [f['gp'] for f in fills], [f.get(cfg.prior) for f in fills], b or None,
+                       seeds, x=x, y=y)
+    return [_scored(r, f, fld[0], dx, dy) for r, f, fld in zip(rs, fills, fields)]
 
 def evaluate_field(uv, ocean, known, config:InpaintConfig, checkpoint=None, seed:int=0, x=None, y=None, dx:float=50., dy:float=50.,
                    baselines=None) -> dict:
@@ -148,12 +169,25 @@ def peak_rss_mb() -> float:
     except OSError: pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 1024 ** 2)
 
-def _task(uv, ocean, known, cfg_dict, checkpoint, seed, x, y, dx, dy, threads, baselines=None):
-    "One field on a worker (a plain function of plain data): the field itself, or a `FieldRef` to read it from."
-    torch.set_num_threads(threads)
-    if isinstance(uv, tuple): uv = read_snapshot(uv[0], uv[1], ocean)   # a `FieldRef` (any module's: a notebook's too)
-    row = evaluate_field(uv, ocean, known, InpaintConfig(**cfg_dict), checkpoint, seed, x, y, dx, dy, baselines)
-    return row | dict(worker=f"{socket.gethostname()}:{os.getpid()}", worker_peak_rss_mb=round(peak_rss_mb(), 1))
+@lru_cache(maxsize=1)
+def _malloc_for_torch() -> bool:
+    "Undo a Dask nanny's MALLOC_TRIM_THRESHOLD_ (glibc then mmaps every tensor over 128 KB: the network runs ~1.8× slower, measured)."
+    if 'MALLOC_TRIM_THRESHOLD_' not in os.environ: return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL('libc.so.6')
+        return bool(libc.mallopt(-3, 32 << 20) and libc.mallopt(-1, 64 << 20))   # M_MMAP_THRESHOLD 32 MB, M_TRIM_THRESHOLD 64 MB
+    except (OSError, AttributeError): return False   # not glibc: nothing to undo
+
+def _task(items:list, threads:int, baselines=None) -> list:
+    "Fields on a worker as one batch (a plain function of plain data): each item is (field or `FieldRef`, ocean, known, config, checkpoint, seed, x, y, dx, dy)."
+    torch.set_num_threads(threads); _malloc_for_torch()
+    read = lambda uv, ocean: read_snapshot(uv[0], uv[1], ocean) if isinstance(uv, tuple) else uv   # a `FieldRef` (any module's) or the field
+    _, _, _, cfg_dict, checkpoint, _, x, y, dx, dy = items[0]   # one method and grid per task
+    fields = [(read(it[0], it[1]), it[1], it[2]) for it in items]
+    scored = score_batch(fields, InpaintConfig(**cfg_dict), checkpoint, [it[5] for it in items], baselines, x, y, dx, dy)
+    who = dict(worker=f"{socket.gethostname()}:{os.getpid()}", worker_peak_rss_mb=round(peak_rss_mb(), 1))
+    return [s.metrics | who for s in scored]
 
 def _client(workers:int, scheduler:str|None):
     "A Dask client: an existing scheduler, or a LocalCluster of `workers` single-threaded processes."
@@ -207,12 +241,11 @@ def baseline_summary(rows:list) -> dict:
     return dict(baselines=per, best_baseline=best, median_ratio_vs_best=per[best]['median_ratio'])
 
 # %% ../nbs/12_evaluate.ipynb #0cd9be77
-def _source(data, fields:Fields, test:Fields) -> tuple:
-    "The NetCDF file the fields come from (None for `Fields` given in memory), and each test field's snapshot index in it."
-    src = demo_sample_path() if data is None else None if isinstance(data, Fields) else Path(data)
-    if src is None or src.suffix != '.nc': return None, None
-    rows_of = np.flatnonzero(fields.split == 'test') if test is not fields else np.arange(len(fields))
-    return str(src.resolve()), rows_of
+def _open(data):
+    "What `evaluate` scores: a file's `FieldIndex` (NetCDF: the client reads no velocities), or `Fields` in memory."
+    if isinstance(data, Fields): return data
+    p = demo_sample_path() if data is None else Path(data)
+    return open_index(p) if p.suffix == '.nc' else open_fields(p)
 
 def memory_summary(rows:list) -> dict:
     "Peak resident memory per worker over the rows (MB), and the largest."
@@ -232,15 +265,15 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
              scheduler:str|None=None, # address of an existing Dask scheduler (overrides `workers`)
              seed:int=0, # the protocol's seed (masks) and the base of every field's inpainting seed
              baselines=None, # a folder of fitted baselines; None: the shipped ones (where they fit the grid); False: the GP only
+             batch:int=4, # fields per task, run as one batch through the network (4: the fastest of 1, 4, 8 on this 2-core machine)
              figures:bool=True, # write the ratio histogram, per-field bars and worst cases into `out` (redrawn only when fields were added)
              progress:bool=True,
             ) -> Evaluation:
     "Run `config` on `n` fields of `protocol`, fanned out with Dask; results per field, then a summary beside the baselines."
     cfg = make_config(config) if isinstance(config, str) or config is None else config
     if protocol not in PROTOCOLS: raise ValueError(f"unknown protocol {protocol!r}; the protocols are {list(PROTOCOLS)}")
-    fields = load_demo_sample() if data is None else data if isinstance(data, Fields) else open_fields(data)
-    test, idx = protocol_fields(fields, n)
-    src, rows_of = _source(data, fields, test)
+    if not (isinstance(batch, (int, np.integer)) and batch >= 1): raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    test, idx = protocol_fields(_open(data), n)
     if checkpoint is not None and not hasattr(checkpoint, 'model'): checkpoint = str(Path(checkpoint).resolve())
     if baselines not in (None, False) and not isinstance(baselines, Baselines): baselines = str(Path(baselines).resolve())
     meta = dict(protocol=protocol, n=n, seed=seed, config=cfg.to_dict(), data='bundled demo sample' if data is None else str(data),
@@ -250,21 +283,22 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
     todo, oc = [k for k in range(n) if k not in done], test.ocean
     def args(k):   # where the field is (a file snapshot, or a copy: a view would pickle the whole split), its mask, the method
         i = int(idx[k]); kn = protocol_mask(protocol, oc, k, seed)
-        field = FieldRef(src, int(rows_of[i])) if src is not None else test.uv[i].clone()
+        field = FieldRef(test.path, int(test.rows[i])) if isinstance(test, FieldIndex) else test.uv[i].clone()
         return (field, oc, kn, cfg.to_dict(), checkpoint, seed * 1_000_003 + k, test.x, test.y, test.dx, test.dy)
     def finish(k, row):
         row = dict(field=k, index=int(idx[k]), time=float(test.time[idx[k]]), **row)
         done[k] = row
         if folder is not None: _write_json(folder / 'fields' / f"{k:05d}.json", row)
-    key = hashlib.sha1(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    _fan_out(todo, args, finish, workers, scheduler, baselines, f"diffkit-{protocol}-{key}",
+    key, t0 = hashlib.sha1(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()[:8], time.perf_counter()
+    _fan_out(todo, args, finish, workers, scheduler, baselines, f"diffkit-{protocol}-{key}", batch,
              desc=f"{protocol} ({len(done)} done before)" if done else protocol, progress=progress)
-    rows = [done[k] for k in range(n)]
+    wall, rows = time.perf_counter() - t0, [done[k] for k in range(n)]
     summ = summarise([r['ratio'] for r in rows], [r['seconds'] for r in rows], [r['unet_evals'] for r in rows])
     summ['seconds_per_field'], summ['unet_evals_per_field'] = summ.pop('mean_seconds'), summ.pop('mean_unet_evals')
     summary = dict(protocol=protocol, **summ, **baseline_summary(rows),
                    calls_per_field=float(np.mean([r['calls'] for r in rows])), gp_seconds_per_field=float(np.mean([r['gp_seconds'] for r in rows])),
-                   method=cfg.to_dict(), memory=memory_summary(rows))
+                   method=cfg.to_dict(), batch=batch, memory=memory_summary(rows),
+                   wall_seconds=wall, fields_per_second=len(todo) / wall if todo else None)   # this call's fields (and its cluster start)
     summary['memory']['client_peak_rss_mb'] = round(peak_rss_mb(), 1)
     ev = Evaluation(protocol, rows, summary, folder)
     if folder is not None:
@@ -274,28 +308,28 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
     return ev
 
 # %% ../nbs/12_evaluate.ipynb #2c710166
-def _fan_out(todo, args, finish, workers, scheduler, baselines, key, desc, progress=True):
-    "Run `_task` on `args(k)` for every k in `todo`, here or on Dask workers; `finish(k, row)` as each ends."
+def _fan_out(todo, args, finish, workers, scheduler, baselines, key, batch:int=1, desc='', progress=True):
+    "Run `_task` on batches of `args(k)` for the k in `todo`, here or on Dask workers; `finish(k, row)` for each as its batch ends."
     if not todo: return
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(todo), desc=desc, unit='field')
+    groups = [todo[s:s + batch] for s in range(0, len(todo), batch)]
+    def done(ks, rows):
+        for k, row in zip(ks, rows): finish(k, row)
+        if bar is not None: bar.update(len(ks))
     try:
         if workers == 0 and not scheduler:
-            for k in todo:
-                finish(k, _task(*args(k), torch.get_num_threads(), baselines))
-                if bar is not None: bar.update(1)
+            for ks in groups: done(ks, _task([args(k) for k in ks], torch.get_num_threads(), baselines))
             return
         from distributed import as_completed
         import importlib
         task = importlib.import_module('diffkit.evaluate')._task   # by reference (also when this runs in a notebook's __main__)
         client, cluster = _client(workers, scheduler)
         try:
-            futs = {client.submit(task, *args(k), 1, baselines, key=f"{key}-{k}", pure=False): k for k in todo}
-            for fut in as_completed(futs):
-                finish(futs[fut], fut.result())
-                if bar is not None: bar.update(1)
+            futs = {client.submit(task, [args(k) for k in ks], 1, baselines, key=f"{key}-{ks[0]}-{len(ks)}", pure=False): ks for ks in groups}
+            for fut in as_completed(futs): done(futs[fut], fut.result())
         finally:
             client.close()
             if cluster is not None: cluster.close()
@@ -318,7 +352,7 @@ def report(ev:Evaluation) -> str:
     lines += [f"| {r['field']} | {r['index']} | {r['ratio']:.3f} | {r['mse']:.3e} | {r['gp_mse']:.3e} |" for r in worst]
     return '\n'.join(lines) + '\n'
 
-def write_figures(ev:Evaluation, test:Fields, seed:int=0, n_worst:int=3,
+def write_figures(ev:Evaluation, test:Fields|FieldIndex, seed:int=0, n_worst:int=3,
                   checkpoint=None, # the run's checkpoint (as given to `evaluate`); None: the shipped default
                   baselines=None, # the run's baselines (as given to `evaluate`)
                  ) -> list:
@@ -331,7 +365,7 @@ def write_figures(ev:Evaluation, test:Fields, seed:int=0, n_worst:int=3,
     paths.append(save_figure(fig, ev.out / 'ratio_bars.png'))
     cfg = InpaintConfig(**ev.summary['method'])
     for r in sorted(ev.rows, key=lambda r: -r['ratio'])[:n_worst]:
-        uv, kn = test.uv[r['index']], protocol_mask(ev.protocol, test.ocean, r['field'], seed)
+        uv, kn = test.snapshot(r['index']), protocol_mask(ev.protocol, test.ocean, r['field'], seed)   # one snapshot read, not the dataset
         sc = run_and_score(uv, test.ocean, kn, cfg, checkpoint, r['seed'], baselines, x=test.x, y=test.y)
         panels = {name.upper() if name == 'gp' else name: f.mean for name, f in sc.fills.items()} | {'diffusion': sc.result.mean}
         fig = compare_plot(uv, test.ocean, kn, panels, title=f"{ev.protocol}, field {r['field']} (index {r['index']}): ratio {r['ratio']:.2f}")

@@ -22,7 +22,7 @@ from .baselines import eof_oi, analog, fitted_for
 
 # %% auto #0
 __all__ = ['GUIDES', 'normalised_variance', 'adaptive_weight', 'renoise', 'InpaintCancelled', 'Frame', 'InpaintResult',
-           'Prediction', 'StepContext', 'guide_none', 'guide_x0_blend', 'guide_gradient', 'inpaint']
+           'Prediction', 'StepContext', 'guide_none', 'guide_x0_blend', 'guide_gradient', 'inpaint_batch', 'inpaint']
 
 # %% ../nbs/10_inpaint.ipynb #de7dde93
 def normalised_variance(var:torch.Tensor, # (2, H, W) or (H, W) posterior variance, (m/s)²; NaN on land
@@ -133,9 +133,9 @@ class StepContext(NamedTuple):
     net: torch.nn.Module; sched: object; target: str  # the model, its noise schedule and what it predicts
     kw: dict                        # extra network inputs (a conditional model's `cond`)
     eta: float                      # noise of a step between visited timesteps
-    generator: torch.Generator
-    prior: torch.Tensor             # (N, 2, H, W) the stage's prior, network units
-    conf: torch.Tensor              # (H, W) confidence 1 − ṽ^γ
+    generator: list                 # one `torch.Generator` per field of the batch (`diffkit.diffusion.randn_like`)
+    prior: torch.Tensor             # (B, 2, H, W) the stage's prior, network units (B: every field's members)
+    conf: torch.Tensor              # (B, 1, H, W) confidence 1 − ṽ^γ
     scale: float                    # guidance scale s
     clip: float|None                # clamp of x̂0 (network units)
     guide: Callable                 # one of `GUIDES`
@@ -183,20 +183,16 @@ def _stage(ctx:StepContext, xt, ts:list, path:list, weight:Callable, paste, know
             continue
         before(ta)
         xt, x0_hat = _step(ctx, xt, ta, tb, weight(ta))
-        xt = torch.where(paste, renoise(ctx.sched, known0, -1, tb, None, ctx.generator) if tb >= 0 else known0[:1], xt)
+        xt = torch.where(paste, renoise(ctx.sched, known0, -1, tb, None, ctx.generator) if tb >= 0 else known0, xt)
         after(tb, xt, x0_hat, k == len(path) - 2)
     return xt
 
 # %% ../nbs/10_inpaint.ipynb #591e2c30
-def _network_inputs(obs, oc, kn, gap, prior, std, net, dev, N:int):
-    "What a run needs in network units: the cells to paste, the known values, the conditioning, stage 1's prior, the normalised variance."
-    paste = (kn | ~oc).to(dev)                               # cells replaced by q(x_t | x0): observations, and land (zero)
-    x0_known = std.encode(obs).nan_to_num(0.).to(dev)[None].expand(N, -1, -1, -1)  # network units; 0 in the gap and on land
-    kw = dict(cond=cond_input(kn, x0_known[:1]).to(dev)) if net.conditional else {}
-    use = prior is not None and bool(kn.any())
-    p = std.encode(prior.mean.masked_fill(~oc, float('nan'))).to(dev)[None].expand(N, -1, -1, -1) if use else x0_known
-    vnorm = normalised_variance(prior.var, gap).to(dev) if use else torch.ones(oc.shape, device=dev)
-    return paste, x0_known, kw, p, vnorm
+class _Field(NamedTuple):
+    "One field made ready for the loop: its values and masks, the prior and GP it uses, and its config after any fallback."
+    a: torch.Tensor; oc: torch.Tensor; kn: torch.Tensor; gap: torch.Tensor  # (2, H, W) m/s and (H, W) bool masks
+    prior: object; gp: object; cfg: InpaintConfig; seed: int
+    seconds: float   # spent on it alone (checks, the prior)
 
 def _prior_fill(cfg:InpaintConfig, a, oc, kn, gp, prior, baselines, x, y):
     "The fill stage 1 starts from (given, or made as `cfg.prior` says), the GP (the reference of `ratio`, always made), and the config."
@@ -209,6 +205,29 @@ def _prior_fill(cfg:InpaintConfig, a, oc, kn, gp, prior, baselines, x, y):
         else: prior = (eof_oi if cfg.prior == 'eof' else analog)(b, a, oc, kn)
     if gp is None: gp = gp_inpaint(a.masked_fill(~kn, 0.).nan_to_num(0.), oc, kn, x=x, y=y)
     return (gp if cfg.prior == 'gp' and prior is None else prior), gp, cfg
+
+def _prepare(uv, ocean, known, cfg:InpaintConfig, ck, gp, prior, baselines, seed:int, x, y) -> _Field:
+    "Check one field, make its prior (`_prior_fill`), and switch to pure generation when nothing is known."
+    t0 = time.perf_counter()
+    a, oc, kn = _inputs(uv, ocean, known, ck)
+    gap = oc & ~kn
+    if cfg.uses_prior and gap.any() and kn.any(): prior, gp, cfg = _prior_fill(cfg, a, oc, kn, gp, prior, baselines, x, y)
+    if gap.any() and not kn.any():
+        warnings.warn("no known ocean cell: returning a sample of the prior (pure generation from noise)")
+        cfg = cfg.replace(init='noise', stages=(Stage(ck.schedule.T),), guidance='none', shrink=1.0, jump_length=1, jump_n_sample=1)
+        prior = None
+    return _Field(a, oc, kn, gap, prior, gp, cfg, int(seed), time.perf_counter() - t0)
+
+def _network_inputs(f:_Field, std, net, dev, N:int) -> tuple:
+    "One field's rows of the batch, in network units: cells to paste, known values, conditioning, stage 1's prior, normalised variance, gap."
+    rows = lambda t: t.to(dev)[None].expand(N, *t.shape)     # N members of one field: rows of one batch
+    paste = rows((f.kn | ~f.oc)[None])                       # cells replaced by q(x_t | x0): observations, and land (zero)
+    x0_known = rows(std.encode(f.a.masked_fill(~f.kn, float('nan'))).nan_to_num(0.))   # only the observations go in
+    cond = cond_input(f.kn, x0_known[:1]).expand(N, -1, -1, -1) if net.conditional else None
+    use = f.prior is not None
+    z = rows(std.encode(f.prior.mean.masked_fill(~f.oc, float('nan')))) if use else x0_known
+    vnorm = rows((normalised_variance(f.prior.var, f.gap) if use else torch.ones(f.oc.shape))[None])
+    return paste, x0_known, cond, z, vnorm, rows(f.gap[None])
 
 class _Calls:
     "Counts the network calls of a run: the cancel check before each, the progress bar and the trajectory frames after."
@@ -230,6 +249,82 @@ class _Calls:
     def close(self):
         if self.bar is not None: self.bar.close()
 
+# %% ../nbs/10_inpaint.ipynb #9633a182
+def _loop(fs:list, cfg:InpaintConfig, ck:Checkpoint, counter:_Calls, device_noise:bool=False) -> tuple:
+    "The stages over fields `fs` (one config) as one batch of len(fs) × N rows; returns the final x0 and each stage's, network units."
+    N, sched, std, net = cfg.ensemble, ck.schedule, ck.standardizer, ck.model
+    dev = next(net.parameters()).device
+    parts = zip(*(_network_inputs(f, std, net, dev, N) for f in fs))
+    paste, x0_known, cond, z, vnorm, gap = (None if p[0] is None else torch.cat(p) for p in parts)
+    kw = dict(cond=cond) if net.conditional else {}
+    gen = [torch.Generator(dev if device_noise else 'cpu').manual_seed(f.seed) for f in fs]   # one stream per field: batching does not change its noise
+    stage_outs, vscale = [], 1.0
+    guide = GUIDES[cfg.guidance] if cfg.guidance_scale > 0 else guide_none
+    with torch.inference_mode(cfg.guidance != 'gradient'):
+        for si, s in enumerate(cfg.stages):
+            vscale *= s.var_scale if si else 1.0
+            v = torch.where(gap, (vnorm * vscale).clamp(0, 1), torch.ones_like(vnorm))
+            from_noise = si == 0 and cfg.init == 'noise'
+            ts = stage_timesteps(sched.T if from_noise else s.t_start, cfg.stride)
+            if ts[0] >= sched.T: raise ValueError(f"stage {si + 1}: t_start={s.t_start} exceeds the model's {sched.T} diffusion steps")
+            weight = lambda t: adaptive_weight(v, s.floor + (1 - s.floor) * (1 - (t + 1) / (ts[0] + 1)) if cfg.anneal_floor else s.floor, cfg.gamma)
+            ctx = StepContext(net, sched, ck.target, kw, cfg.eta, gen, z, 1 - v ** cfg.gamma, cfg.guidance_scale, cfg.clip_x0, guide)
+            xt = randn_like(z, gen) if from_noise else renoise(sched, z, -1, ts[0], weight(ts[0]), gen)
+            xt = torch.where(paste, renoise(sched, x0_known, -1, ts[0], None, gen), xt)
+            out = _stage(ctx, xt, ts, jump_schedule(len(ts), cfg.jump_length, cfg.jump_n_sample), weight, paste, x0_known,
+                         lambda ta: counter.before(si, ta), lambda *r: counter.after(si, *r))
+            stage_outs.append(out)
+            if cfg.share_prior: z = out.unflatten(0, (len(fs), N)).mean(1, keepdim=True).expand(-1, N, -1, -1, -1).flatten(0, 1)
+            else: z = out
+    counter.close()
+    return out, stage_outs
+
+# %% ../nbs/10_inpaint.ipynb #6a14c028
+def inpaint_batch(fields:list, # (uv, ocean, known) per field, as `inpaint` takes them, on one grid
+                  config:InpaintConfig|str|None=None, checkpoint:Checkpoint|None=None, # as `inpaint`
+                  gps:list|None=None, priors:list|None=None, # per field, as `inpaint`'s gp= and prior= (None: made here)
+                  baselines=None, # as `inpaint`
+                  seeds:list|None=None, # per field (default 0, 1, 2 …): each field draws its noise from its own seed
+                  cancel=None, x=None, y=None, progress:bool=False, # as `inpaint`
+                  callback:Callable|None=None, every:int=10, # as `inpaint`; a `Frame` holds every field's members, field after field
+                  device_noise:bool=False, # draw the noise on the model's device (faster on a GPU; a seed then gives device-specific numbers)
+                 ) -> list: # an `InpaintResult` per field
+    "Fill several fields at once: their members are rows of one batch through the network (a field's noise is its own seed's)."
+    t0, n = time.perf_counter(), len(fields)
+    if n == 0: return []
+    cfg = make_config(config) if isinstance(config, str) else (config or make_config())
+    ck = checkpoint or _default(cfg.model)
+    gps, priors, seeds = gps or [None] * n, priors or [None] * n, list(range(n)) if seeds is None else list(seeds)
+    if not len(gps) == len(priors) == len(seeds) == n: raise ValueError(f"gps, priors and seeds need one entry per field ({n})")
+    fs = [_prepare(*fld, cfg, ck, g, p, baselines, s, x, y) for fld, g, p, s in zip(fields, gps, priors, seeds)]
+    N, out = cfg.ensemble, [None] * n
+    groups = {}   # fields that share a config (after fallbacks) run together; nothing to fill: no run at all
+    for k, f in enumerate(fs):
+        if f.gap.any(): groups.setdefault(f.cfg, []).append(k)
+        else: out[k] = _result(f, f.a.masked_fill(~f.oc, float('nan')).expand(N, *f.a.shape).clone(), [], 0, f.seconds)
+    for gcfg, ks in groups.items():
+        t1, gf = time.perf_counter(), [fs[k] for k in ks]
+        decode = lambda z: torch.cat([ck.standardizer.decode(zf.detach().cpu(), f.oc) for zf, f in zip(z.chunk(len(gf)), gf)])
+        counter = _Calls(gcfg.calls(ck.schedule.T), len(gcfg.stages), cancel, callback, every, decode, progress)
+        x0, stage_outs = _loop(gf, gcfg, ck, counter, device_noise)
+        share = (time.perf_counter() - t1) / len(gf)   # each field's part of the batch's time
+        for j, (k, f) in enumerate(zip(ks, gf)):
+            rows = slice(j * N, (j + 1) * N)
+            members = torch.where(f.kn, f.a, ck.standardizer.decode(x0[rows].cpu(), f.oc))   # the observations exactly, in m/s
+            stage_means = [ck.standardizer.decode(o[rows].cpu(), f.oc).mean(0) for o in stage_outs]
+            out[k] = _result(f, members, stage_means, counter.calls, f.seconds + share)
+    if n == 1: out[0].seconds = time.perf_counter() - t0
+    return out
+
+def _result(f:_Field, members, stage_means:list, calls:int, seconds:float) -> InpaintResult:
+    "The `InpaintResult` of one field from its members (m/s)."
+    N, cfg, prior = len(members), f.cfg, f.prior
+    m = torch.where(f.kn, f.a, members.mean(0))   # the observations exactly (a mean of equal floats can round)
+    if cfg.shrink < 1 and prior is not None: m = torch.where(f.gap, prior.mean + cfg.shrink * (m - prior.mean), m)
+    spread = members.std(0) if N > 1 else torch.zeros_like(m)
+    return InpaintResult(m.masked_fill(~f.oc, float('nan')), members, spread.masked_fill(~f.oc, float('nan')), stage_means or [m.masked_fill(~f.oc, float('nan'))],
+                         f.gp, f.oc, f.kn, f.gap, cfg, seconds, calls, calls * N, f.seed, prior)
+
 # %% ../nbs/10_inpaint.ipynb #7d421e5b
 def inpaint(uv, # (2, H, W) m/s, NaN on land; values in the gap are never read
             ocean, # (H, W) True = water
@@ -245,52 +340,7 @@ def inpaint(uv, # (2, H, W) m/s, NaN on land; values in the gap are never read
             cancel=None, # a threading.Event or a callable returning True to stop (raises `InpaintCancelled`)
             x=None, y=None, # cell-centre coordinates for the GP, m (default 50 m cells)
             progress:bool=False, # show a tqdm bar
+            device_noise:bool=False, # draw the noise on the model's device (faster on a GPU; the same seed then gives device-specific numbers)
            ) -> InpaintResult:
     "Fill the gap of one field by reverse diffusion; every algorithm is a `config`."
-    t0 = time.perf_counter()
-    cfg = make_config(config) if isinstance(config, str) else (config or make_config())
-    ck = checkpoint or _default(cfg.model)
-    a, oc, kn = _inputs(uv, ocean, known, ck)
-    gap = oc & ~kn
-    N, sched, std, net = cfg.ensemble, ck.schedule, ck.standardizer, ck.model
-    dev = next(net.parameters()).device
-    obs = a.masked_fill(~kn, float('nan'))   # only the observations go in: gap values are never read
-    if cfg.uses_prior and gap.any() and kn.any(): prior, gp, cfg = _prior_fill(cfg, a, oc, kn, gp, prior, baselines, x, y)
-    H, W = oc.shape
-    def result(members, stage_means, calls):
-        m = torch.where(kn, a, members.mean(0))   # the observations exactly (a mean of equal floats can round)
-        if cfg.shrink < 1 and prior is not None: m = torch.where(gap, prior.mean + cfg.shrink * (m - prior.mean), m)
-        spread = members.std(0) if N > 1 else torch.zeros_like(m)
-        return InpaintResult(m.masked_fill(~oc, float('nan')), members, spread.masked_fill(~oc, float('nan')), stage_means, gp,
-                             oc, kn, gap, cfg, time.perf_counter() - t0, calls, calls * N, seed, prior)
-    if not gap.any():   # nothing to fill
-        f = a.masked_fill(~oc, float('nan'))
-        return result(f.expand(N, 2, H, W).clone(), [f], 0)
-    if not kn.any():
-        warnings.warn("no known ocean cell: returning a sample of the prior (pure generation from noise)")
-        cfg = cfg.replace(init='noise', stages=(Stage(sched.T),), guidance='none', shrink=1.0, jump_length=1, jump_n_sample=1)
-        prior = None
-    gen = torch.Generator().manual_seed(int(seed))
-    paste, x0_known, kw, z, vnorm = _network_inputs(obs, oc, kn, gap, prior, std, net, dev, N)
-    decode = lambda z: std.decode(z.detach().cpu(), oc)
-    stage_means, vscale = [], 1.0
-    counter = _Calls(cfg.calls(sched.T), len(cfg.stages), cancel, callback, every, decode, progress)
-    guide = GUIDES[cfg.guidance] if cfg.guidance_scale > 0 else guide_none
-    with torch.inference_mode(cfg.guidance != 'gradient'):
-        for si, s in enumerate(cfg.stages):
-            vscale *= s.var_scale if si else 1.0
-            v = torch.where(gap.to(dev), (vnorm * vscale).clamp(0, 1), torch.ones_like(vnorm))
-            from_noise = si == 0 and cfg.init == 'noise'
-            ts = stage_timesteps(sched.T if from_noise else s.t_start, cfg.stride)
-            if ts[0] >= sched.T: raise ValueError(f"stage {si + 1}: t_start={s.t_start} exceeds the model's {sched.T} diffusion steps")
-            weight = lambda t: adaptive_weight(v, s.floor + (1 - s.floor) * (1 - (t + 1) / (ts[0] + 1)) if cfg.anneal_floor else s.floor, cfg.gamma)
-            ctx = StepContext(net, sched, ck.target, kw, cfg.eta, gen, z, 1 - v ** cfg.gamma, cfg.guidance_scale, cfg.clip_x0, guide)
-            xt = torch.randn((N, 2, H, W), generator=gen).to(dev) if from_noise else renoise(sched, z, -1, ts[0], weight(ts[0]), gen)
-            xt = torch.where(paste, renoise(sched, x0_known, -1, ts[0], None, gen), xt)
-            out = _stage(ctx, xt, ts, jump_schedule(len(ts), cfg.jump_length, cfg.jump_n_sample), weight, paste, x0_known,
-                         lambda ta: counter.before(si, ta), lambda *r: counter.after(si, *r))
-            stage_means.append(decode(out).mean(0))
-            z = out.mean(0, keepdim=True).expand(N, -1, -1, -1) if cfg.share_prior else out
-    counter.close()
-    members = torch.where(kn, a, decode(out))   # the observations exactly, in m/s
-    return result(members, stage_means, counter.calls)
+    return inpaint_batch([(uv, ocean, known)], config, checkpoint, [gp], [prior], baselines, [seed], cancel, x, y, progress, callback, every, device_noise)[0]

@@ -189,10 +189,11 @@ PRESETS = {  # name → Preset
 DEFAULT_METHOD = 'eof-fast'  # the preset commands use when none is named (see nbs/experiments/inpainting_studies.ipynb)
 
 # %% ../nbs/09_methods.ipynb #2b8bc290
-def make_config(method:str=DEFAULT_METHOD, # a name from `PRESETS`
+def make_config(method:str|None=DEFAULT_METHOD, # a name from `PRESETS` (None: `DEFAULT_METHOD`)
                 **settings, # knob values (`KNOBS`; None keeps the preset's), or any other `InpaintConfig` field
                ) -> InpaintConfig:
     "The config of a preset with knobs (and other fields) changed: what every front end calls."
+    method = DEFAULT_METHOD if method is None else method
     if method not in PRESETS: raise ValueError(f"unknown method {method!r}; the presets are {list(PRESETS)}")
     p = PRESETS[method]
     values, fixed = p.values(), dict(p.fixed)

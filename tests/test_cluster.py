@@ -1,5 +1,5 @@
 """`diffkit evaluate --scheduler ADDR` against a Dask cluster started the way users start one: a scheduler and
-workers as separate processes. A worker killed mid-run loses only its in-flight fields; they are redone, and the
+workers as separate processes, two fields per task. A worker killed mid-run loses only its in-flight fields; they are redone, and the
 results equal an uninterrupted run."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
@@ -24,7 +24,7 @@ def _stop(*procs):
 
 
 def _evaluate(out:Path, *extra) -> list:
-    cmd = [str(BIN / 'diffkit'), 'evaluate', '--protocol', 'transect', '--n', str(N), *CHEAP, '--out', str(out), '--json', *extra]
+    cmd = [str(BIN / 'diffkit'), 'evaluate', '--protocol', 'transect', '--n', str(N), '--batch', '2', *CHEAP, '--out', str(out), '--json', *extra]
     return cmd
 
 
