@@ -49,7 +49,7 @@ def cpu_efficiency(batches:tuple=(1, 4, 16), # forward batch sizes to time
                    checkpoint=None, repeats:int=5) -> dict:
     "Network forwards at several batch sizes beside the matmul peak of this process (same threads)."
     peak = matmul_gflops(repeats=repeats)
-    fw = [forward_gflops(checkpoint, b, repeats) | dict(share_of_matmul=None) for b in batches]
+    fw = [forward_gflops(checkpoint, b, repeats) for b in batches]
     for r in fw: r['share_of_matmul'] = r['gflops'] / peak
     return dict(threads=torch.get_num_threads(), matmul_gflops=peak, forward=fw)
 

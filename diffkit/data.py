@@ -413,10 +413,13 @@ def _land_from(uv, land):
         oc = torch.as_tensor(np.asarray(land)).bool()
         if oc.shape != uv.shape[-2:]: raise ValueError(f"the ocean mask given as land= has shape {tuple(oc.shape)}, the data {tuple(uv.shape[-2:])}")
         return oc
+    return _land_rule((~torch.isfinite(uv)).all(0).all(0), (uv == 0).all(0).all(0), land)
+
+def _land_rule(all_nan, all_zero, land:str):
+    "Water from the cells NaN (or zero) in every snapshot: `land` 'nan', 'zeros', or 'auto' (NaN if any cell is always NaN, else zeros)."
     if land not in ('auto', 'nan', 'zeros'): raise ValueError(f"land must be 'auto', 'nan', 'zeros' or an ocean mask array, got {land!r}")
-    all_nan = (~torch.isfinite(uv)).all(0).all(0)
     if land == 'nan' or (land == 'auto' and all_nan.any()): return ~all_nan
-    return ~((uv == 0).all(0).all(0)) & ~all_nan
+    return ~all_zero & ~all_nan
 
 # %% ../nbs/00_data.ipynb #b8b993eb
 def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land, run=None):
@@ -593,14 +596,11 @@ class FieldIndex:
 
 def _scan_land(ds, lay:dict, land) -> torch.Tensor:
     "The (h, w) water cells from the velocities, read a block of time at a time (never the whole file at once)."
-    n = ds[lay['un']].squeeze(lay['extra']).shape[0] if ds[lay['un']].squeeze(lay['extra']).ndim == 3 else 1
-    nan = zero = None
+    n, nan, zero = len(lay['time']), True, True
     for t in range(0, n, 500):
         b = _xr_uv(ds, lay, range(t, min(n, t + 500)))
-        bn, bz = (~torch.isfinite(b)).all(0).all(0), (b == 0).all(0).all(0)
-        nan, zero = (bn, bz) if nan is None else (nan & bn, zero & bz)
-    if land == 'nan' or (land == 'auto' and nan.any()): return ~nan
-    return ~zero & ~nan
+        nan, zero = nan & (~torch.isfinite(b)).all(0).all(0), zero & (b == 0).all(0).all(0)
+    return _land_rule(nan, zero, land)
 
 def open_index(path, # a NetCDF file
                u:str|None=None, v:str|None=None, grid:tuple|None=GRID, origin:tuple|None=None, land='auto', units:str|None=None, # as `open_fields`
