@@ -11,8 +11,8 @@ from . import __version__
 from .methods import KNOBS, PRESETS, PRIORS, DEFAULT_METHOD, make_config
 
 # %% auto #0
-__all__ = ['CLIError', 'cmd_data_demo', 'cmd_data_info', 'cmd_data_sample', 'cmd_gp', 'cmd_bench', 'cmd_demo', 'cmd_train',
-           'knob_args', 'cmd_inpaint', 'cmd_evaluate', 'cmd_baselines_fit', 'build_parser', 'main']
+__all__ = ['CLIError', 'cmd_data_demo', 'cmd_data_info', 'cmd_data_sample', 'cmd_gp', 'cmd_bench', 'cmd_gp_fit', 'cmd_demo',
+           'cmd_train', 'knob_args', 'cmd_inpaint', 'cmd_evaluate', 'cmd_baselines_fit', 'build_parser', 'main']
 
 # %% ../nbs/16_cli.ipynb #5747b8da
 class CLIError(Exception):
@@ -79,15 +79,22 @@ def _pick_field(a):
     return f, a.index
 
 def cmd_gp(a):
-    from diffkit.gp import gp_inpaint
+    if a.action == 'fit': return cmd_gp_fit(a)
+    from diffkit.gp import gp_inpaint, grid_scales
     from diffkit.masks import mask_from_spec
+    _not_for(a, ('out', 'overwrite', 'n_fields', 'n_points'), '`diffkit gp fit`')
+    if a.split == 'all': raise CLIError("--split all is for `diffkit gp fit`; one field comes from the train, val or test split")
+    a.split, a.index, a.mask = a.split or 'test', 0 if a.index is None else a.index, a.mask or 'transect'
     f, i = _pick_field(a)
+    params, source = _gp_params_arg(a, grid_scales(f), kernel=a.kernel)
     known = mask_from_spec(a.mask, f.ocean, seed=a.seed)
-    r = gp_inpaint(f.uv[i], f.ocean, known, kernel=a.kernel, exact=a.exact, fit_per_field=a.fit_per_field, x=f.x, y=f.y, name=f"field {i}")
+    r = gp_inpaint(f.uv[i], f.ocean, known, params, exact=a.exact, fit_per_field=a.fit_per_field, x=f.x, y=f.y, name=f"field {i}")
     res = dict(mse=r.gap_mse(f.uv[i]), rmse=r.gap_mse(f.uv[i]) ** 0.5, seconds=round(r.seconds, 4), n_known=r.n_known, n_gap=r.n_gap,
-               within_2sigma=r.coverage(f.uv[i]), kernel=r.params.kernel, method=r.method, exact=r.exact, mask=a.mask, index=i)
+               within_2sigma=r.coverage(f.uv[i]), kernel=r.params.kernel, method=r.method, exact=r.exact, mask=a.mask, index=i,
+               gp_params=source, lengthscale_m=list(r.params.lengthscale))
     _emit(res, a.json, [f"GP ({r.params.kernel}, {r.method}) on field {i}, mask {a.mask}: {r.n_known} known, {r.n_gap} in the gap",
-                        f"  gap MSE {res['mse']:.3e} (m/s)², RMSE {res['rmse']:.4f} m/s, {res['within_2sigma']:.0%} of gap errors within ±2σ, {r.seconds:.3f} s"])
+                        f"  gap MSE {res['mse']:.3e} (m/s)², RMSE {res['rmse']:.4f} m/s, {res['within_2sigma']:.0%} of gap errors within ±2σ, {r.seconds:.3f} s",
+                        f"  hyperparameters: {source}"])
 
 def cmd_bench(a):
     if a.quality: return _bench_quality(a)
@@ -113,6 +120,107 @@ def _bench_quality(a):
     _emit(dict(protocol=a.protocol, n=a.n, reference=a.reference, rows=qb.rows, out=str(out)), a.json,
           [qb.table(), f"table and figure in {out}"])
 
+# %% ../nbs/16_cli.ipynb #8d92644e
+def _print_warnings(a, caught) -> list[str]:
+    "Print diffkit's caught warnings as `diffkit CMD: warning: …` on stderr (each once; other libraries' are left out); returns their texts."
+    import diffkit
+    ours = Path(diffkit.__file__).resolve().parent
+    msgs = list(dict.fromkeys(str(w.message) for w in caught if Path(w.filename).resolve().parent == ours))
+    for m in msgs: print(f"diffkit {a.command}: warning: {m}", file=sys.stderr)
+    return msgs
+
+def _gp_params_arg(a, scales:dict|None, checkpoint=None, kernel:str|None=None) -> tuple:
+    "The GP hyperparameters of a command and where they came from: --gp-params, else a file beside --data or the checkpoint, else the shipped ones."
+    import warnings
+    from diffkit.gp import resolve_gp_params
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        p, source = resolve_gp_params(a.gp_params, a.data, checkpoint, scales, kernel)
+    _print_warnings(a, caught)
+    return p, source
+
+def _scale_check(a, standardizer, uv) -> str|None:
+    "Warn when the model's standardizer is far from the data's scale (std ratio outside 1/3 … 3); returns the warning."
+    import torch
+    if standardizer is None: return None
+    std = [float(uv[:, c][torch.isfinite(uv[:, c])].std()) for c in (0, 1)]
+    r = [s / m for s, m in zip(std, standardizer.std)]
+    if all(1 / 3 <= x <= 3 for x in r): return None
+    msg = (f"the model was trained on velocities with std {standardizer.std[0]:.3g} / {standardizer.std[1]:.3g} m/s (u / v) and this data "
+           f"has {std[0]:.3g} / {std[1]:.3g} m/s (ratio {r[0]:.2g} / {r[1]:.2g}, outside 1/3 … 3): the network sees values it never "
+           f"learned. Train a model on this data (`diffkit train --data FILE --out DIR`, then --model DIR/best)")
+    print(f"diffkit {a.command}: warning: {msg}", file=sys.stderr)
+    return msg
+
+def _model_standardizer(a, cfg):
+    "The standardizer of the model a command uses (--model DIR, or the shipped model of the method), read from its config."
+    from diffkit.models import checkpoint_info, default_model_path
+    from diffkit.data import Standardizer
+    path = default_model_path(cfg.model) if a.model in (None, 'uncond', 'concat') else a.model
+    d = checkpoint_info(path).get('standardizer')
+    return Standardizer.from_dict(d) if d else None
+
+def _data_checks(a, cfg) -> dict|None:
+    "For `evaluate`: warn when the model's scale does not fit the data's (a few test snapshots read); the data's `grid_scales` (None: the bundled sample)."
+    import numpy as np, torch
+    from diffkit.data import open_index, open_fields
+    from diffkit.gp import grid_scales
+    if a.data is None: return None
+    f = open_index(a.data) if Path(a.data).suffix == '.nc' else open_fields(a.data)
+    t = f.select('test') if f.split is not None and (f.split == 'test').any() else f
+    uv = torch.stack([t.snapshot(int(k)) for k in np.unique(np.linspace(0, len(t) - 1, min(8, len(t))).round().astype(int))])
+    _scale_check(a, _model_standardizer(a, cfg), uv)
+    return grid_scales(f)
+
+# %% ../nbs/16_cli.ipynb #b8ab477d
+def _not_for(a, flags:tuple, where:str):
+    "Refuse flags given to the other form of `diffkit gp`."
+    given = [f"--{k.replace('_', '-')}" for k in flags if getattr(a, k) not in (None, False)]
+    if given: raise CLIError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for {where}")
+
+def _val_split(data, split):
+    "The held-out split to check a fit on: val, else test, else train (never the fitted one); None when fitting on all snapshots."
+    from diffkit.data import open_index, open_fields
+    if split is None: return None
+    labels = (open_index(data, grid=None) if Path(data).suffix == '.nc' else open_fields(data, grid=None)).split
+    if labels is None: raise CLIError(f"{data} has no split labels: fit on all snapshots with --split all (the check then scores them too)")
+    if split not in set(labels): raise CLIError(f"{data} has no {split!r} snapshots (it has {sorted(set(labels))}); choose --split")
+    held = [s for s in ('val', 'test', 'train') if s != split and s in set(labels)]
+    return held[0] if held else split
+
+def cmd_gp_fit(a):
+    import warnings
+    from diffkit.gp import fit_gp_to_data, gp_params_beside
+    _not_for(a, ('index', 'mask', 'exact', 'fit_per_field', 'gp_params'), 'one field (`diffkit gp` without `fit`)')
+    if a.data is None: raise CLIError("`diffkit gp fit` needs --data FILE: the dataset to fit the GP on")
+    if not Path(a.data).is_file(): raise CLIError(f"--data {a.data}: no such file")
+    out = Path(a.out) if a.out else gp_params_beside(a.data)
+    if out.suffix != '.json': raise CLIError(f"--out must end in .json, got {out}")
+    if out.exists() and not a.overwrite: raise CLIError(f"{out} exists; pass --overwrite to replace it, or choose another --out")
+    split = None if a.split == 'all' else (a.split or 'train')
+    val = _val_split(a.data, split)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        p = fit_gp_to_data(a.data, split, a.kernel or 'matern32', a.n_fields or 32, a.n_points or 400, a.seed, val_split=val)
+    warned = _print_warnings(a, caught)
+    p.save(out)
+    c, i = p.info['calibration'], p.info
+    res = dict(out=str(out), kernel=p.kernel, lengthscale_m=list(p.lengthscale), outputscale=list(p.outputscale), noise=list(p.noise),
+               mean=list(p.mean), split=i['split'] or 'all', n_fields=i['n_fields'], n_points=i['n_points'], grid_spacing_m=i['grid_spacing_m'],
+               coverage_2sigma=c['coverage_2sigma'], calibration_split=c['split'], gp_mse=c['gp_mse'], constant_mse=c['constant_mse'],
+               mse_ratio_vs_constant=c['mse_ratio_vs_constant'], seconds=i['seconds'], warnings=warned)
+    km = lambda t: ' / '.join(f"{v / 1e3:.4g} km" if v >= 1e4 else f"{v:.4g} m" for v in t)
+    fitted_on = f"the {res['split']} snapshots" if split else "all snapshots"
+    checked_on = (f"{c['n_fields']} {c['split']} snapshots" if val else f"{c['n_fields']} of the same snapshots (not held out: optimistic)")
+    use = (f"gp, inpaint and evaluate on --data {a.data} find it by themselves" if out == gp_params_beside(a.data) else
+           f"pass it to gp, inpaint and evaluate with --gp-params {out}")
+    _emit(res, a.json, [f"GP ({p.kernel}) fitted on {fitted_on} of {a.data} ({i['n_fields']} × {i['n_points']} cells) in {i['seconds']} s:",
+                        f"  length scales {km(p.lengthscale)}, variances {p.outputscale[0]:.3g} / {p.outputscale[1]:.3g} (m/s)², "
+                        f"nugget {p.noise[0]:.2g} / {p.noise[1]:.2g} (m/s)², mean {p.mean[0]:.3g} / {p.mean[1]:.3g} m/s (u / v)",
+                        f"  on {checked_on} × {len(c['masks'])} masks ({', '.join(c['masks'])}): {c['coverage_2sigma']:.1%} of gap "
+                        f"errors within ±2σ (95.4% if calibrated); gap MSE {c['mse_ratio_vs_constant']:.2f} × a constant fill",
+                        f"wrote {out}: {use}"])
+
 # %% ../nbs/16_cli.ipynb #1ce09e47
 def cmd_demo(a):
     import numpy as np, torch
@@ -122,7 +230,8 @@ def cmd_demo(a):
     from diffkit.data import load_demo_sample, fields_summary
     from diffkit.masks import mask_from_spec, coverage
     f = load_demo_sample()
-    idx = a.index % len(f)
+    if not 0 <= a.index < len(f): raise CLIError(f"--index {a.index} is out of range: the bundled demo sample has {len(f)} fields (0 to {len(f) - 1})")
+    idx = a.index
     uv, ocean = f.uv[idx], f.ocean
     masks = [mask_from_spec(spec, ocean, seed=a.seed) for spec in a.mask]  # bad SPECs fail before anything is written
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
@@ -157,6 +266,17 @@ def cmd_demo(a):
     _emit(res, a.json, lines)
 
 # %% ../nbs/16_cli.ipynb #9137dd6a
+from contextlib import contextmanager
+
+@contextmanager
+def _warning_lines(a):
+    "Show warnings as they come as `diffkit CMD: warning: …` lines on stderr (not Python's form with a source line)."
+    import warnings
+    show = warnings.showwarning
+    warnings.showwarning = lambda message, *_, **__: print(f"diffkit {a.command}: warning: {message}", file=sys.stderr)
+    try: yield
+    finally: warnings.showwarning = show
+
 def cmd_train(a):
     from diffkit.train import train, recipe, TrainConfig, run_result
     from diffkit.models import model_config
@@ -189,8 +309,9 @@ def cmd_train(a):
         mc = model_config(base, **mo)
     data = a.data
     if data is None: raise CLIError("--data is required: a NetCDF of (u, v) snapshots (make the demo one with `diffkit data demo --out data/demo`)")
-    r = train(data, out, mc, cfg, resume=a.resume, weights_only=a.weights_only, init=a.init, stop_after=a.stop_after,
-              threads=a.threads, nproc=a.nproc, progress=not a.no_progress and not a.json)
+    with _warning_lines(a):   # e.g. a stale lock taken over, a run resumed from best/: said as it happens
+        r = train(data, out, mc, cfg, resume=a.resume, weights_only=a.weights_only, init=a.init, stop_after=a.stop_after,
+                  threads=a.threads, nproc=a.nproc, progress=not a.no_progress and not a.json, trust_unhashed=a.trust_unhashed)
     res = dict(out=str(out), best=str(out / 'best'), step=r.step, epochs=r.epochs, best_val_loss=r.best_val_loss, best_step=r.best_step,
                val_loss=r.history[-1]['val_loss'] if r.history else None, samples_per_s=r.samples_per_s, seconds=round(r.seconds, 1))
     _emit(res, a.json, [f"trained {out}: {r.step} updates ({r.epochs} epochs), best val loss {r.best_val_loss:.5f} at update {r.best_step}",
@@ -222,7 +343,7 @@ def _checkpoint_arg(a):
     if a.model is None or a.model in ('uncond', 'concat'): return None
     if not Path(a.model).exists(): raise CLIError(f"--model {a.model!r} is neither a shipped model (uncond, concat) nor a checkpoint folder")
     from diffkit.models import load_checkpoint
-    return load_checkpoint(a.model)
+    return load_checkpoint(a.model, trust_unhashed=a.trust_unhashed)
 
 def _out_arg(a):
     "Check --out before any work: a new .nc file (or --overwrite), never the input data."
@@ -230,25 +351,40 @@ def _out_arg(a):
     out = Path(a.out)
     if out.suffix != '.nc': raise CLIError(f"--out must end in .nc, got {out}")
     if a.data is not None and out.resolve() == Path(a.data).resolve(): raise CLIError(f"--out {out} is the input file (--data): choose another name")
+    if out.is_dir(): raise CLIError(f"--out {out} is a folder: name a .nc file")
     if out.exists() and not a.overwrite: raise CLIError(f"--out {out} exists; pass --overwrite to replace it, or choose another name")
     return out
+
+def _plot_arg(a):
+    "Check --plot before any work: an image name matplotlib writes, not a folder, and an existing file only with --overwrite."
+    if not a.plot: return None
+    from matplotlib.figure import Figure
+    p, ok = Path(a.plot), Figure().canvas.get_supported_filetypes()
+    if p.suffix[1:].lower() not in ok: raise CLIError(f"--plot must end in an image suffix ({', '.join('.' + k for k in sorted(ok))}), got {p}")
+    if p.is_dir(): raise CLIError(f"--plot {p} is a folder: name an image file")
+    if p.exists() and not a.overwrite: raise CLIError(f"--plot {p} exists; pass --overwrite to replace it, or choose another name")
+    return p
 
 # %% ../nbs/16_cli.ipynb #93431ba8
 def cmd_inpaint(a):
     import torch
     from diffkit.masks import mask_from_spec
     from diffkit.evaluate import run_and_score, save_result
-    if a.threads: torch.set_num_threads(a.threads)
-    out, cfg, ck = _out_arg(a), _method_config(a), _checkpoint_arg(a)
+    if a.threads is not None: torch.set_num_threads(a.threads)
+    out, _, cfg, ck = _out_arg(a), _plot_arg(a), _method_config(a), _checkpoint_arg(a)
     f, i = _pick_field(a)
+    from diffkit.gp import grid_scales
+    gp_params, gp_source = _gp_params_arg(a, grid_scales(f), ck)
+    _scale_check(a, ck.standardizer if ck is not None else _model_standardizer(a, cfg), f.uv[::max(1, len(f) // 16)])
     known = mask_from_spec(a.mask, f.ocean, seed=a.seed)
     sc = run_and_score(f.uv[i], f.ocean, known, cfg, ck, a.seed, a.baselines, x=f.x, y=f.y, dx=f.dx, dy=f.dy,
-                       progress=not a.json and not a.no_progress)
+                       progress=not a.json and not a.no_progress, gp_params=gp_params)
     r, m = sc.result, sc.metrics
     res = dict(mse=m['mse'], gp_mse=m['gp_mse'], ratio=m['ratio'], seconds=round(r.seconds, 3), gp_seconds=round(m['gp_seconds'], 4),
                unet_evals=r.unet_evals, calls=r.calls, method=a.method, prior=m['prior'], stages=len(cfg.stages), ensemble=cfg.ensemble, mask=a.mask,
                coverage=round(m['coverage'], 4), n_known=m['n_known'], n_gap=m['n_gap'], index=i, seed=a.seed,
-               spread=float(r.spread[:, r.gap].mean()) if cfg.ensemble > 1 and r.gap.any() else None, baselines=m['baselines'])
+               spread=float(r.spread[:, r.gap].mean()) if cfg.ensemble > 1 and r.gap.any() else None, baselines=m['baselines'],
+               gp_params=gp_source)
     if out: res['out'] = str(save_result(out, sc, truth=f.uv[i], x=f.x, y=f.y, overwrite=a.overwrite,
                                          attrs=dict(source=str(a.data or 'bundled demo sample'), source_index=int(i), method=a.method, mask=a.mask)))
     if a.plot:
@@ -259,7 +395,7 @@ def cmd_inpaint(a):
     best = min(m['baselines'], key=m['baselines'].get)
     _emit(res, a.json, [f"{a.method} (from the {m['prior']} prior) on field {i}, mask {a.mask} ({res['coverage']:.1%} observed): {r.calls} calls, {r.seconds:.1f} s",
                         f"  gap MSE {m['mse']:.3e} (m/s)², GP {m['gp_mse']:.3e}: ratio {m['ratio']:.3f}; best baseline {best} "
-                        f"{m['baselines'][best]:.3e} (ratio {m['mse'] / m['baselines'][best]:.3f})"] + _kv({k: res[k] for k in ('out', 'plot') if k in res}))
+                        f"{m['baselines'][best]:.3e} (ratio {m['mse'] / m['baselines'][best]:.3f})"] + _kv({k: res[k] for k in ('out', 'plot', 'gp_params') if k in res}))
 
 def cmd_evaluate(a):
     from diffkit.evaluate import evaluate
@@ -267,15 +403,24 @@ def cmd_evaluate(a):
     ck = None if a.model is None or a.model in ('uncond', 'concat') else a.model
     if ck is not None and not Path(ck).exists(): raise CLIError(f"--model {a.model!r} is neither a shipped model (uncond, concat) nor a checkpoint folder")
     out = a.out or f"runs/eval/{a.protocol}-{a.method}-n{a.n}"
+    gp_params, gp_source = _gp_params_arg(a, _data_checks(a, cfg), ck)
     ev = evaluate(a.protocol, a.n, cfg, data=a.data, checkpoint=ck, out=out, workers=a.workers, scheduler=a.scheduler,
-                  batch=a.batch, seed=a.seed, baselines=a.baselines, progress=not a.json and not a.no_progress)
+                  split=a.split, threads=a.threads, trust_unhashed=a.trust_unhashed,
+                  batch=a.batch, seed=a.seed, baselines=a.baselines, progress=not a.json and not a.no_progress,
+                  gp_params=None if gp_source == 'shipped default' else gp_params)   # the shipped ones: as before (old run folders resume)
     s = ev.summary
     res = dict(n=s['n'], median_ratio=s['median_ratio'], mean_ratio=s['mean_ratio'], wins=s['wins'], worst_ratio=s['worst_ratio'],
                best_ratio=s['best_ratio'], seconds_per_field=s.get('seconds_per_field'), unet_evals_per_field=s.get('unet_evals_per_field'),
                calls_per_field=s['calls_per_field'], fields_per_second=s.get('fields_per_second'), protocol=a.protocol, method=a.method, out=str(ev.out),
-               **{k: s[k] for k in ('baselines', 'best_baseline', 'median_ratio_vs_best', 'memory') if k in s})
+               **{k: s[k] for k in ('baselines', 'best_baseline', 'median_ratio_vs_best', 'memory', 'gp_params', 'split', 'model', 'data') if k in s})
     _emit(res, a.json, [ev.table(), f"best baseline: {s.get('best_baseline')} (median ratio vs it {s.get('median_ratio_vs_best', float('nan')):.3f})",
-                        f"per-field results, report and figures in {ev.out}"])
+                        f"GP hyperparameters: {gp_source}", _scored_what(s), f"per-field results, report and figures in {ev.out}"])
+
+def _scored_what(s:dict) -> str:
+    "One line: which snapshots of which file were scored, with which network (its weights' hash)."
+    what = 'every snapshot' if s['split'] == 'all' else f"the {s['split']} split"
+    return (f"scored {what} of {s['data'].get('name') or s['data']['path'] or 'the fields given'} with {s['model']['name']} "
+            f"(weights sha256 {s['model']['weights_sha256'][:12]}…)")
 
 def cmd_baselines_fit(a):
     from diffkit.baselines import fit_baselines, save_baselines
@@ -288,12 +433,51 @@ def cmd_baselines_fit(a):
     _emit(res, a.json, [f"baselines of {a.data} in {out}: {b}", "use them with --baselines " + str(out)])
 
 # %% ../nbs/16_cli.ipynb #bdec321f
+def _at_least(lo:int):
+    "An argparse type: an integer >= `lo`, so that e.g. `--threads -1` or `--workers -1` fail at once, naming the flag."
+    def check(s:str) -> int:
+        try: v = int(s)
+        except ValueError: raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {s!r}") from None
+        if v < lo: raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {v}")
+        return v
+    return check
+
 def _common(p):
     p.add_argument('--json', action='store_true', help='print one JSON object on the last line of stdout')
     return p
 
 # %% ../nbs/16_cli.ipynb #2056c701
 #| export
+
+# %% ../nbs/16_cli.ipynb #cb98b5c0
+def _add_gp(sub):
+    "`diffkit gp` (one field) and `diffkit gp fit` (a dataset)."
+    g = sub.add_parser('gp', help='the GP baseline on one field (gap MSE, ±2σ coverage, seconds), or `gp fit`: fit it to a dataset',
+                       usage='diffkit gp [--data FILE] [--index I] [--mask SPEC] [--gp-params P.json] ...\n'
+                             '       diffkit gp fit --data FILE [--out P.json] [--split train] [--seed S] ...',
+                       description='Two forms. `diffkit gp` runs the GP baseline on one field of --data (or of the bundled demo sample). '
+                       '`diffkit gp fit --data FILE` fits its hyperparameters (length scales, variances, nugget; metres and (m/s)²) to '
+                       'the train split of FILE by marginal likelihood, starting from the grid\'s own scales, checks them on held-out '
+                       'snapshots (±2σ coverage of the gap errors, gap MSE against a constant fill) and writes them as JSON, by '
+                       'default beside the data as FILE.gp.json, which gp, inpaint and evaluate on that FILE then use by themselves. '
+                       'Without --gp-params and without such a file, the shipped hyperparameters (fitted on the demo grid) are used, '
+                       'with a warning on any other grid.')
+    g.add_argument('action', nargs='?', choices=['fit'], help='fit: fit the hyperparameters to --data (omit it for the one-field baseline)')
+    g.add_argument('--data', help='a dataset (.nc); default: the bundled demo sample (`gp fit`: required)')
+    g.add_argument('--split', choices=['train', 'val', 'test', 'all'],
+                   help='one field: the split of --data to index (default test); fit: the split to fit on (default train; all: every snapshot)')
+    g.add_argument('--index', type=int, help='one field: which field (default 0)')
+    g.add_argument('--mask', help='one field: observation mask SPEC, e.g. transect, auv:lawnmower, holes:frac=0.25 (default transect)')
+    g.add_argument('--seed', type=int, default=0, help='seed of a random mask; fit: of the sampled snapshots and cells and the check\'s masks (default 0)')
+    g.add_argument('--kernel', default=None, help='kernel: of the stored hyperparameters (default: the file\'s default), or to fit (default matern32)')
+    g.add_argument('--gp-params', help='one field: a hyperparameter JSON file (from `diffkit gp fit`); default: DATA.gp.json beside --data, else the shipped ones')
+    g.add_argument('--exact', action='store_true', help="one field: use GPyTorch's ExactGP (the slow reference)")
+    g.add_argument('--fit-per-field', action='store_true', help="one field: refit the hyperparameters on this field's known cells")
+    g.add_argument('--out', help='fit: the JSON file to write (default: beside --data, DATA.gp.json)')
+    g.add_argument('--overwrite', action='store_true', help='fit: replace an existing --out')
+    g.add_argument('--n-fields', type=int, help='fit: train snapshots to fit on (default 32)')
+    g.add_argument('--n-points', type=int, help='fit: ocean cells sampled in each (default 400, or all on a smaller ocean)')
+    _common(g).set_defaults(func=cmd_gp)
 
 # %% ../nbs/16_cli.ipynb #9cbe8599
 def _add_simple(sub):
@@ -304,16 +488,7 @@ def _add_simple(sub):
     d.add_argument('--mask', nargs='+', default=['transect', 'auv:lawnmower', 'holes:frac=0.25'], help='mask SPECs to try')
     d.add_argument('--seed', type=int, default=0, help='seed of the random masks')
     _common(d).set_defaults(func=cmd_demo)
-    g = sub.add_parser('gp', help='the GP baseline on one field: gap MSE, seconds, known and gap cells')
-    g.add_argument('--data', help='a dataset (.nc); default: the bundled demo sample')
-    g.add_argument('--split', default='test', choices=['train', 'val', 'test'], help='split of --data to index (default test)')
-    g.add_argument('--index', type=int, default=0, help='which field (default 0)')
-    g.add_argument('--mask', default='transect', help='observation mask SPEC, e.g. transect, auv:lawnmower, holes:frac=0.25 (default transect)')
-    g.add_argument('--seed', type=int, default=0, help='seed of a random mask (default 0)')
-    g.add_argument('--kernel', default=None, help='kernel of the stored hyperparameters (default: the fitted default)')
-    g.add_argument('--exact', action='store_true', help="use GPyTorch's ExactGP (the slow reference)")
-    g.add_argument('--fit-per-field', action='store_true', help="refit the hyperparameters on this field's known cells")
-    _common(g).set_defaults(func=cmd_gp)
+    _add_gp(sub)
     b = sub.add_parser('bench', help='speed of this machine (GP per protocol, network forward vs matmul GFLOP/s); '
                        '--quality: recipes vs a reference on the same fields')
     b.add_argument('--runs', type=int, default=5, help='repeats; medians are reported (default 5)')
@@ -355,10 +530,11 @@ def _add_train(sub):
                            ('--val-every', int, 'also score the val split every this many updates (default: at epoch ends)')):
         t.add_argument(flag, type=typ, help=hlp)
     t.add_argument('--init', help='start from the weights of this checkpoint, with a new optimizer (fine-tuning)')
+    t.add_argument('--trust-unhashed', action='store_true', help="accept an --init checkpoint whose config.json records no weights hash")
     t.add_argument('--weights-only', action='store_true', help='resume OUT with changed optimizer/schedule settings: keep only the weights')
     t.add_argument('--no-resume', dest='resume', action='store_false', help='refuse to continue an existing run in OUT')
     t.add_argument('--stop-after', type=int, help='stop (with a checkpoint) after this many updates; resume later')
-    t.add_argument('--threads', type=int, help='torch CPU threads')
+    t.add_argument('--threads', type=_at_least(1), help='torch CPU threads')
     t.add_argument('--nproc', type=int, default=1, help='DDP processes on this machine (gloo on CPU; default 1)')
     t.add_argument('--no-progress', action='store_true', help='no progress bar')
     _common(t).set_defaults(func=cmd_train)
@@ -368,8 +544,11 @@ def _method_args(q, seed_help=None):
     "The method flags (from the knob table), the model, the data and the baselines."
     knob_args(q, seed_help)
     q.add_argument('--model', help='uncond, concat (the shipped models) or a checkpoint folder')
+    q.add_argument('--trust-unhashed', action='store_true', help="accept a --model checkpoint whose config.json records no weights hash")
     q.add_argument('--data', help='a dataset (.nc); default: the bundled demo sample')
     q.add_argument('--baselines', help='a folder of fitted baselines (`diffkit baselines fit`); default: the shipped ones, where they fit the grid')
+    q.add_argument('--gp-params', help='GP hyperparameters (JSON from `diffkit gp fit`) for the GP baseline and the diffusion prior; default: '
+                   'DATA.gp.json beside --data, else gp.json beside the --model checkpoint, else the shipped ones (demo grid)')
     q.add_argument('--no-progress', action='store_true', help='no progress bar')
 
 def _add_inpaint_evaluate(sub):
@@ -381,19 +560,23 @@ def _add_inpaint_evaluate(sub):
     ip.add_argument('--index', type=int, default=0, help='which field (default 0)')
     ip.add_argument('--mask', default='transect', help='observation mask SPEC (default transect), e.g. auv:lawnmower, holes:frac=0.25, file:M.npy')
     ip.add_argument('--out', help='write the result as NetCDF (.nc): the fill, every baseline, the spread, the truth, the mask, the metrics')
-    ip.add_argument('--overwrite', action='store_true', help='replace an existing --out file')
+    ip.add_argument('--overwrite', action='store_true', help='replace an existing --out (or --plot) file')
     ip.add_argument('--plot', help='write truth | GP | diffusion | error maps as a PNG')
-    ip.add_argument('--threads', type=int, help='torch CPU threads')
+    ip.add_argument('--threads', type=_at_least(1), help='torch CPU threads')
     _common(ip).set_defaults(func=cmd_inpaint)
     ev = sub.add_parser('evaluate', help='run a protocol over many fields (Dask); summary of ratios vs GP',
                         description='Evaluate a method on n test fields of a protocol. Results are saved per field in --out as they finish; '
                         'run the same command again to resume. Prints n, median/mean/worst ratio vs GP, wins, seconds and UNet evaluations per field.')
     _method_args(ev, "the protocol's seed (its masks) and the base of every field's inpainting seed")
     ev.add_argument('--protocol', default='transect', choices=['transect', 'auv', 'holes'], help='which protocol (default transect)')
-    ev.add_argument('--n', type=int, default=100, help='fields, evenly spaced in time over the test split (default 100)')
+    ev.add_argument('--n', type=_at_least(1), default=100, help='fields, evenly spaced in time over the --split snapshots (default 100)')
+    ev.add_argument('--split', default='test', choices=['test', 'val', 'train', 'all'],
+                    help='the snapshots to score (default test); a file without split labels needs --split all, since its snapshots may '
+                    'include those a model was trained on')
     ev.add_argument('--out', help='run folder (default runs/eval/PROTOCOL-METHOD-nN)')
-    ev.add_argument('--workers', type=int, default=2, help='LocalCluster worker processes (default 2; 0 = in this process)')
-    ev.add_argument('--batch', type=int, default=4, help='fields per task, run as one batch through the network (default 4)')
+    ev.add_argument('--workers', type=_at_least(0), default=2, help='LocalCluster worker processes (default 2; 0 = in this process)')
+    ev.add_argument('--threads', type=_at_least(1), help='torch threads of each worker process (default 1; with --workers 0, all of this process)')
+    ev.add_argument('--batch', type=_at_least(1), default=4, help='fields per task, run as one batch through the network (default 4)')
     ev.add_argument('--scheduler', help='address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (instead of a LocalCluster)')
     _common(ev).set_defaults(func=cmd_evaluate)
 

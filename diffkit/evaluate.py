@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .data import Fields, FieldIndex, open_fields, open_index, atomic_path, demo_sample_path, read_snapshot
-from .masks import PROTOCOLS, protocol_mask, coverage
+from .masks import PROTOCOLS, protocol_mask, coverage, require_gap
 from .methods import InpaintConfig, make_config
 from .models import load_checkpoint
 from .inpaint import InpaintResult, inpaint, inpaint_batch
@@ -23,18 +23,35 @@ from .baselines import Baselines, fill_baselines, load_baselines
 from .plots import compare_plot, ratio_bars, ratio_histogram, save_figure
 
 # %% auto #0
-__all__ = ['protocol_fields', 'Scored', 'run_and_score', 'score_batch', 'evaluate_field', 'result_dataset', 'save_result',
-           'FieldRef', 'peak_rss_mb', 'Evaluation', 'baseline_summary', 'memory_summary', 'evaluate', 'report',
-           'write_figures']
+__all__ = ['SPLITS', 'ROW_KEYS', 'protocol_fields', 'Scored', 'run_and_score', 'score_batch', 'evaluate_field', 'result_dataset',
+           'save_result', 'FieldRef', 'peak_rss_mb', 'Evaluation', 'baseline_summary', 'memory_summary', 'evaluate',
+           'report', 'write_figures']
 
 # %% ../nbs/12_evaluate.ipynb #1ed6dd06
-def protocol_fields(fields:Fields, # a dataset (its test split is used when it has split labels)
+SPLITS = ('test', 'val', 'train', 'all')   # what an evaluation can score: one split, or every snapshot
+
+def _split_of(fields, split:str='test'):
+    "The snapshots of `split` ('all': every one); training snapshots are never scored unasked."
+    if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if split == 'all': return fields
+    where = getattr(fields, 'path', None) or 'the data'
+    if fields.split is None:
+        raise ValueError(f"{where} has no split labels, so nothing tells its test snapshots from those a model was trained on: "
+                         "pass split='all' (--split all) to score every snapshot, knowing that any a model was trained on are among them, "
+                         "or label the splits (diffkit data import --split …)")
+    if not (fields.split == split).any():
+        raise ValueError(f"{where} has no {split!r} snapshots (its splits: {sorted(set(fields.split.tolist()))}): choose another --split")
+    return fields.select(split)
+
+def protocol_fields(fields:Fields, # a dataset
                     n:int, # number of fields
-                   ) -> tuple: # (the test fields, the n indices into them)
-    "n fields evenly spaced in time over the test split."
-    f = fields.select('test') if fields.split is not None and (fields.split == 'test').any() else fields
+                    split:str='test', # which snapshots: 'test', 'val', 'train', or 'all' (a file without split labels needs 'all')
+                   ) -> tuple: # (the split's fields, the n indices into them)
+    "n fields evenly spaced in time over the `split` snapshots."
+    f = _split_of(fields, split)
     if not (isinstance(n, (int, np.integer)) and n >= 1): raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if n > len(f): raise ValueError(f"asked for {n} fields but the test split holds {len(f)}: lower --n, or pass a larger dataset (--data)")
+    what = 'the data' if split == 'all' else f"the {split} split"
+    if n > len(f): raise ValueError(f"asked for {n} fields but {what} holds {len(f)}: lower --n, or pass a larger dataset (--data)")
     order = np.argsort(f.time, kind='stable')
     return f, order[np.linspace(0, len(f) - 1, n).round().astype(int)]
 
@@ -89,10 +106,12 @@ def run_and_score(uv, ocean, known, # one field (2, H, W) m/s, its water and obs
                   callback=None, every:int=10, cancel=None, # passed to `inpaint` (trajectory frames, cancel flag)
                   x=None, y=None, dx:float=50., dy:float=50., # coordinates and grid spacing, m
                   progress:bool=False, # a tqdm bar over the network calls
+                  gp_params=None, # `GPParams` of the GP (the baseline and the diffusion's prior); None: the shipped ones
                  ) -> Scored:
     "Baselines → inpaint → metrics for one field: the pipeline of every front end."
+    require_gap(known, ocean)   # an all-observed field has nothing to fill and nothing to score
     b, cfg = _method(config, baselines)
-    fills = fill_baselines(uv, ocean, known, b or None, gp=gp, x=x, y=y, data_driven=b is not False)
+    fills = fill_baselines(uv, ocean, known, b or None, gp=gp, gp_params=gp_params, x=x, y=y, data_driven=b is not False)
     r = inpaint(uv, ocean, known, cfg, _checkpoint(checkpoint), gp=fills['gp'], prior=fills.get(cfg.prior), baselines=b or None, seed=seed,
                 callback=callback, every=every, cancel=cancel, x=x, y=y, progress=progress)
     return _scored(r, fills, uv, dx, dy)
@@ -100,11 +119,12 @@ def run_and_score(uv, ocean, known, # one field (2, H, W) m/s, its water and obs
 def score_batch(fields:list, # (uv, ocean, known) per field, on one grid
                 config:InpaintConfig|str|None=None, checkpoint=None, # as `run_and_score`
                 seeds:list|None=None, # one per field (default 0, 1, …)
-                baselines=None, x=None, y=None, dx:float=50., dy:float=50., # as `run_and_score`
+                baselines=None, x=None, y=None, dx:float=50., dy:float=50., gp_params=None, # as `run_and_score`
                ) -> list: # a `Scored` per field, as `run_and_score` gives it (to the last bits of the network's arithmetic)
     "`run_and_score` for several fields at once: baselines per field, one batched inpainting (`inpaint_batch`), scores per field."
+    for k, (_, oc, kn) in enumerate(fields): require_gap(kn, oc, f"the mask of field {k}")
     b, cfg = _method(config, baselines)
-    fills = [fill_baselines(uv, oc, kn, b or None, x=x, y=y, data_driven=b is not False) for uv, oc, kn in fields]
+    fills = [fill_baselines(uv, oc, kn, b or None, gp_params=gp_params, x=x, y=y, data_driven=b is not False) for uv, oc, kn in fields]
     rs = inpaint_batch(fields, cfg, _checkpoint(checkpoint), [f['gp'] for f in fills], [f.get(cfg.prior) for f in fills], b or None,
                        seeds, x=x, y=y)
     return [_scored(r, f, fld[0], dx, dy) for r, f, fld in zip(rs, fills, fields)]
@@ -179,25 +199,28 @@ def _malloc_for_torch() -> bool:
         return bool(libc.mallopt(-3, 32 << 20) and libc.mallopt(-1, 64 << 20))   # M_MMAP_THRESHOLD 32 MB, M_TRIM_THRESHOLD 64 MB
     except (OSError, AttributeError): return False   # not glibc: nothing to undo
 
-def _task(items:list, threads:int, baselines=None) -> list:
+def _task(items:list, threads:int, baselines=None, gp_params=None) -> list:
     "Fields on a worker as one batch (a plain function of plain data): each item is (field or `FieldRef`, ocean, known, config, checkpoint, seed, x, y, dx, dy)."
     torch.set_num_threads(threads); _malloc_for_torch()
     read = lambda uv, ocean: read_snapshot(uv[0], uv[1], ocean) if isinstance(uv, tuple) else uv   # a `FieldRef` (any module's) or the field
     _, _, _, cfg_dict, checkpoint, _, x, y, dx, dy = items[0]   # one method and grid per task
     fields = [(read(it[0], it[1]), it[1], it[2]) for it in items]
-    scored = score_batch(fields, InpaintConfig(**cfg_dict), checkpoint, [it[5] for it in items], baselines, x, y, dx, dy)
+    scored = score_batch(fields, InpaintConfig(**cfg_dict), checkpoint, [it[5] for it in items], baselines, x, y, dx, dy, gp_params)
     who = dict(worker=f"{socket.gethostname()}:{os.getpid()}", worker_peak_rss_mb=round(peak_rss_mb(), 1))
     return [s.metrics | who for s in scored]
 
 def _client(workers:int, scheduler:str|None):
     "A Dask client: an existing scheduler, or a LocalCluster of `workers` single-threaded processes."
     from distributed import Client, LocalCluster
-    if scheduler: return Client(scheduler, timeout='20s'), None
+    if scheduler:
+        try: return Client(scheduler, timeout='10s'), None
+        except (OSError, TimeoutError) as e:
+            raise ValueError(f"could not connect to the Dask scheduler at {scheduler} ({e}); is it a Dask scheduler? {_NO_SCHEDULER}") from None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=':0', silence_logs=40)
     return Client(cluster), cluster
 
-def _run_folder(out, meta:dict) -> tuple:
-    "The run folder (created, or checked against `meta` when it exists) and the rows already done in it."
+def _run_folder(out, meta:dict, idx) -> tuple:
+    "The run folder (created, or checked against `meta` when it exists) and the rows already done in it (`idx`: the fields' snapshots)."
     folder = Path(out); (folder / 'fields').mkdir(parents=True, exist_ok=True)
     run, done = folder / 'run.json', {}
     if run.exists():
@@ -206,10 +229,73 @@ def _run_folder(out, meta:dict) -> tuple:
         if diff: raise ValueError(f"{folder} holds a run with other settings ({', '.join(diff)} differ): use another --out, "
                                   f"or delete {folder} to start again")
     else: _write_json(run, meta)
-    for p in (folder / 'fields').glob('*.json'):
-        try: r = json.loads(p.read_text()); done[r['field']] = r
-        except (ValueError, KeyError): pass   # a damaged file: redo that field
-    return folder, done
+    return folder, _field_rows(folder, idx)
+
+# %% ../nbs/12_evaluate.ipynb #a3697df3
+ROW_KEYS = ('field', 'index', 'ratio', 'mse', 'gp_mse', 'seconds', 'gp_seconds', 'unet_evals', 'calls', 'baselines')  # in every per-field result
+
+def _row_field(p:Path, r, idx) -> int:
+    "The field number of the result `r` read from `p`, after checking that it is complete and is the field its name says."
+    fix = f"delete {p} (that field is then computed again) or use a new --out"
+    if not isinstance(r, dict): raise ValueError(f"{p} holds no per-field result (a JSON object): {fix}")
+    missing = [k for k in ROW_KEYS if k not in r]
+    if missing: raise ValueError(f"{p} lacks {', '.join(missing)}: it is not a complete per-field result; {fix}")
+    try: k = int(p.stem)
+    except ValueError: raise ValueError(f"{p} is not named after a field number (00000.json, 00001.json, …): {fix}") from None
+    if not 0 <= k < len(idx): raise ValueError(f"{p} is field {k}, but this run has fields 0 to {len(idx) - 1}: {fix}")
+    if r['field'] != k or r['index'] != int(idx[k]):
+        raise ValueError(f"{p} claims to be field {r['field']} (snapshot {r['index']}), but its name makes it field {k}, snapshot "
+                         f"{int(idx[k])} of this run: it was copied or edited; {fix}")
+    return k
+
+def _field_rows(folder:Path, idx) -> dict:
+    "The per-field results already in `folder/fields` (field number → row), each checked (`_row_field`); unreadable JSON is redone."
+    done = {}
+    for p in sorted((folder / 'fields').glob('*.json')):
+        try: r = json.loads(p.read_text())
+        except (ValueError, UnicodeDecodeError):
+            warnings.warn(f"{p} is not valid JSON: that field is computed again"); continue
+        done[_row_field(p, r, idx)] = r
+    return done
+
+_NO_SCHEDULER = ("start one with `dask scheduler` (and its workers with `dask worker ADDRESS`), "
+                 "or leave --scheduler out to run on a LocalCluster of --workers processes")
+
+def _check_scheduler(address:str, timeout:float=3.):
+    "Fail within `timeout` seconds, clearly, when nothing listens at a Dask scheduler's address (tcp://HOST:PORT)."
+    from urllib.parse import urlsplit
+    u = urlsplit(address if '://' in address else f"tcp://{address}")
+    if u.scheme in ('inproc', 'ucx'): return   # not reachable by a socket: Dask itself says
+    try: host, port = u.hostname, u.port
+    except ValueError: host = port = None
+    if u.scheme not in ('tcp', 'tls', 'ws', 'wss') or not host or not port:
+        raise ValueError(f"--scheduler {address!r} is not a Dask scheduler address such as tcp://10.0.0.5:8786; {_NO_SCHEDULER}")
+    try: socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e: raise ValueError(f"no Dask scheduler answers at {address} ({e or 'timed out'}); {_NO_SCHEDULER}") from None
+    try: reply = _dask_identity(address, timeout)   # something listens: is it a scheduler? (Client itself would wait on a silent one)
+    except Exception as e: reply = f"{type(e).__name__}: {e}"[:200]
+    if not (isinstance(reply, dict) and reply.get('type') == 'Scheduler'):
+        raise ValueError(f"{address} answers, but not as a Dask scheduler ({reply or 'no reply'} within {timeout:g} s); {_NO_SCHEDULER}")
+
+def _dask_identity(address:str, timeout:float):
+    "The reply of whatever listens at `address` to Dask's `identity` request (in its own thread and event loop, so it works in a notebook too)."
+    import asyncio, concurrent.futures
+    from distributed.comm import connect
+    async def ask():
+        comm = await connect(address, timeout=timeout)
+        try: await comm.write({'op': 'identity'}); return await comm.read()
+        finally: comm.abort()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(asyncio.wait_for(ask(), timeout))).result()
+
+def _check_run_args(workers, batch, threads, scheduler, out):
+    "Refuse bad counts, an --out that is a file and an unreachable scheduler before any work."
+    for name, v, lo in (('workers', workers, 0), ('batch', batch, 1), ('threads', 1 if threads is None else threads, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be an integer >= {lo} (--{name}), got {v!r}")
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"--out {out} is a file, and a run is a folder: name a new folder (it is created) or an earlier run's folder to resume it")
+    if scheduler: _check_scheduler(scheduler)
 
 # %% ../nbs/12_evaluate.ipynb #c14f2560
 @dataclass
@@ -254,6 +340,41 @@ def memory_summary(rows:list) -> dict:
         if 'worker' in r: per[r['worker']] = max(per.get(r['worker'], 0.), r['worker_peak_rss_mb'])
     return dict(worker_peak_rss_mb=per, max_worker_peak_rss_mb=max(per.values(), default=None))
 
+# %% ../nbs/12_evaluate.ipynb #d36aa7d2
+_FULL_HASH_MAX = 2 << 30   # bytes: larger files are hashed by their ends (demo.nc, 234 MB, hashes whole in 0.3 s)
+
+def _file_record(path) -> dict:
+    "A file's path, size and SHA-256 (in 4 MB blocks; over 2 GB: of its first and last 64 MB with its size and mtime, and says so)."
+    p = Path(path).resolve(); st = p.stat(); h = hashlib.sha256(); big = st.st_size > _FULL_HASH_MAX
+    with open(p, 'rb') as fh:
+        if big:
+            h.update(fh.read(64 << 20)); fh.seek(-(64 << 20), os.SEEK_END); h.update(fh.read()); h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+        else:
+            for chunk in iter(lambda: fh.read(4 << 20), b''): h.update(chunk)
+    return dict(path=str(p), bytes=st.st_size, sha256=h.hexdigest(), sha256_of='its first and last 64 MB, size and mtime' if big else 'the whole file')
+
+def _data_record(data) -> dict:
+    "What an evaluation scored: the data file (path, size, SHA-256), or a note for fields given in memory."
+    if isinstance(data, Fields): return dict(path=None, sha256=None, note='fields given in memory')
+    p = demo_sample_path() if data is None else Path(data)
+    if not p.is_file(): return dict(path=str(p.resolve()), sha256=None, note='not a single file')
+    return ({'name': 'bundled demo sample'} if data is None else {}) | _file_record(p)
+
+def _model_record(checkpoint, cfg:InpaintConfig) -> dict:
+    "Which network an evaluation used: the checkpoint folder (or the shipped model `cfg.model`) and its weights' SHA-256."
+    from diffkit.models import default_model_path, WEIGHTS_FILE
+    p = default_model_path(cfg.model) if checkpoint is None else Path(getattr(checkpoint, 'path', checkpoint))
+    w = _file_record(p / WEIGHTS_FILE)
+    return dict(name=cfg.model if checkpoint is None else str(p.resolve()), shipped=checkpoint is None, path=str(p.resolve()),
+                weights_sha256=w['sha256'], weights_bytes=w['bytes'])
+
+def _run_checkpoint(checkpoint, trust_unhashed:bool=False):
+    "The checkpoint as tasks carry it: its resolved folder (workers verify its hash), or, when its hash is missing and trusted, the model."
+    if checkpoint is None or hasattr(checkpoint, 'model'): return checkpoint
+    path = str(Path(checkpoint).resolve())
+    ck = load_checkpoint(path, trust_unhashed=trust_unhashed)   # a damaged or unhashed checkpoint fails here, before any work
+    return path if ck.meta['weights'].get('sha256') else ck
+
 # %% ../nbs/12_evaluate.ipynb #e33720d0
 def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
              n:int=100, # fields, evenly spaced in time over the test split
@@ -268,18 +389,28 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
              batch:int=4, # fields per task, run as one batch through the network (4: the fastest of 1, 4, 8 on this 2-core machine)
              figures:bool=True, # write the ratio histogram, per-field bars and worst cases into `out` (redrawn only when fields were added)
              progress:bool=True,
+             gp_params=None, # `GPParams` (or their JSON file) of the GP, baseline and prior, shipped to the workers; None: the shipped ones
+             split:str='test', # the snapshots to score: 'test', 'val', 'train' or 'all' (a file without split labels needs 'all')
+             threads:int|None=None, # torch threads of each task (None: 1 on Dask workers, this process's count with workers=0)
+             trust_unhashed:bool=False, # accept a checkpoint whose config records no weights hash (`load_checkpoint`)
             ) -> Evaluation:
     "Run `config` on `n` fields of `protocol`, fanned out with Dask; results per field, then a summary beside the baselines."
     cfg = make_config(config) if isinstance(config, str) or config is None else config
+    if isinstance(gp_params, (str, Path)):
+        from diffkit.gp import resolve_gp_params
+        gp_params = resolve_gp_params(gp_params)[0]   # a file: its numbers, and its path as the source
     if protocol not in PROTOCOLS: raise ValueError(f"unknown protocol {protocol!r}; the protocols are {list(PROTOCOLS)}")
-    if not (isinstance(batch, (int, np.integer)) and batch >= 1): raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
-    test, idx = protocol_fields(_open(data), n)
-    if checkpoint is not None and not hasattr(checkpoint, 'model'): checkpoint = str(Path(checkpoint).resolve())
+    _check_run_args(workers, batch, threads, scheduler, out)
+    test, idx = protocol_fields(_open(data), n, split)
+    protocol_mask(protocol, test.ocean, 0, seed)   # a mask with nothing to fill fails here, not on a worker
+    checkpoint = _run_checkpoint(checkpoint, trust_unhashed)
     if baselines not in (None, False) and not isinstance(baselines, Baselines): baselines = str(Path(baselines).resolve())
     meta = dict(protocol=protocol, n=n, seed=seed, config=cfg.to_dict(), data='bundled demo sample' if data is None else str(data),
                 checkpoint=None if checkpoint is None else str(getattr(checkpoint, 'path', checkpoint)),
                 baselines='shipped' if baselines is None else 'none' if baselines is False else str(getattr(baselines, 'info', {}).get('data', baselines)))
-    folder, done = _run_folder(out, meta) if out is not None else (None, {})
+    if gp_params is not None: meta['gp_params'] = json.loads(gp_params.key())   # other GP numbers: another run (absent: the shipped ones)
+    if split != 'test': meta['split'] = split   # (absent: the test split, as runs before this option)
+    folder, done = _run_folder(out, meta, idx) if out is not None else (None, {})
     todo, oc = [k for k in range(n) if k not in done], test.ocean
     def args(k):   # where the field is (a file snapshot, or a copy: a view would pickle the whole split), its mask, the method
         i = int(idx[k]); kn = protocol_mask(protocol, oc, k, seed)
@@ -291,24 +422,24 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
         if folder is not None: _write_json(folder / 'fields' / f"{k:05d}.json", row)
     key, t0 = hashlib.sha1(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()[:8], time.perf_counter()
     _fan_out(todo, args, finish, workers, scheduler, baselines, f"diffkit-{protocol}-{key}", batch,
-             desc=f"{protocol} ({len(done)} done before)" if done else protocol, progress=progress)
+             desc=f"{protocol} ({len(done)} done before)" if done else protocol, progress=progress, gp_params=gp_params, threads=threads)
     wall, rows = time.perf_counter() - t0, [done[k] for k in range(n)]
     summ = summarise([r['ratio'] for r in rows], [r['seconds'] for r in rows], [r['unet_evals'] for r in rows])
     summ['seconds_per_field'], summ['unet_evals_per_field'] = summ.pop('mean_seconds'), summ.pop('mean_unet_evals')
     summary = dict(protocol=protocol, **summ, **baseline_summary(rows),
                    calls_per_field=float(np.mean([r['calls'] for r in rows])), gp_seconds_per_field=float(np.mean([r['gp_seconds'] for r in rows])),
-                   method=cfg.to_dict(), batch=batch, memory=memory_summary(rows),
+                   method=cfg.to_dict(), split=split, model=_model_record(checkpoint, cfg), data=_data_record(data), batch=batch, gp_params=gp_params.info.get('source', 'given') if gp_params is not None else 'shipped default', memory=memory_summary(rows),
                    wall_seconds=wall, fields_per_second=len(todo) / wall if todo else None)   # this call's fields (and its cluster start)
     summary['memory']['client_peak_rss_mb'] = round(peak_rss_mb(), 1)
     ev = Evaluation(protocol, rows, summary, folder)
     if folder is not None:
         _write_json(folder / 'summary.json', summary)
         with atomic_path(folder / 'report.md') as tmp: tmp.write_text(report(ev))
-        if figures and (todo or not (folder / 'ratio_hist.png').exists()): write_figures(ev, test, seed, checkpoint=checkpoint, baselines=baselines)   # redrawn when fields were added
+        if figures and (todo or not (folder / 'ratio_hist.png').exists()): write_figures(ev, test, seed, checkpoint=checkpoint, baselines=baselines, gp_params=gp_params)   # redrawn when fields were added
     return ev
 
 # %% ../nbs/12_evaluate.ipynb #2c710166
-def _fan_out(todo, args, finish, workers, scheduler, baselines, key, batch:int=1, desc='', progress=True):
+def _fan_out(todo, args, finish, workers, scheduler, baselines, key, batch:int=1, desc='', progress=True, gp_params=None, threads=None):
     "Run `_task` on batches of `args(k)` for the k in `todo`, here or on Dask workers; `finish(k, row)` for each as its batch ends."
     if not todo: return
     bar = None
@@ -321,14 +452,14 @@ def _fan_out(todo, args, finish, workers, scheduler, baselines, key, batch:int=1
         if bar is not None: bar.update(len(ks))
     try:
         if workers == 0 and not scheduler:
-            for ks in groups: done(ks, _task([args(k) for k in ks], torch.get_num_threads(), baselines))
+            for ks in groups: done(ks, _task([args(k) for k in ks], threads or torch.get_num_threads(), baselines, gp_params))
             return
         from distributed import as_completed
         import importlib
         task = importlib.import_module('diffkit.evaluate')._task   # by reference (also when this runs in a notebook's __main__)
         client, cluster = _client(workers, scheduler)
         try:
-            futs = {client.submit(task, [args(k) for k in ks], 1, baselines, key=f"{key}-{ks[0]}-{len(ks)}", pure=False): ks for ks in groups}
+            futs = {client.submit(task, [args(k) for k in ks], threads or 1, baselines, gp_params, key=f"{key}-{ks[0]}-{len(ks)}", pure=False): ks for ks in groups}
             for fut in as_completed(futs): done(futs[fut], fut.result())
         finally:
             client.close()
@@ -355,6 +486,7 @@ def report(ev:Evaluation) -> str:
 def write_figures(ev:Evaluation, test:Fields|FieldIndex, seed:int=0, n_worst:int=3,
                   checkpoint=None, # the run's checkpoint (as given to `evaluate`); None: the shipped default
                   baselines=None, # the run's baselines (as given to `evaluate`)
+                  gp_params=None, # the run's GP hyperparameters (as given to `evaluate`)
                  ) -> list:
     "Ratio histogram, per-field bars, and maps of the `n_worst` worst fields (truth | baselines | diffusion | errors), into the run folder."
     from matplotlib.figure import Figure
@@ -366,7 +498,7 @@ def write_figures(ev:Evaluation, test:Fields|FieldIndex, seed:int=0, n_worst:int
     cfg = InpaintConfig(**ev.summary['method'])
     for r in sorted(ev.rows, key=lambda r: -r['ratio'])[:n_worst]:
         uv, kn = test.snapshot(r['index']), protocol_mask(ev.protocol, test.ocean, r['field'], seed)   # one snapshot read, not the dataset
-        sc = run_and_score(uv, test.ocean, kn, cfg, checkpoint, r['seed'], baselines, x=test.x, y=test.y)
+        sc = run_and_score(uv, test.ocean, kn, cfg, checkpoint, r['seed'], baselines, x=test.x, y=test.y, gp_params=gp_params)
         panels = {name.upper() if name == 'gp' else name: f.mean for name, f in sc.fills.items()} | {'diffusion': sc.result.mean}
         fig = compare_plot(uv, test.ocean, kn, panels, title=f"{ev.protocol}, field {r['field']} (index {r['index']}): ratio {r['ratio']:.2f}")
         paths.append(save_figure(fig, ev.out / f"worst_{r['field']:05d}.png"))

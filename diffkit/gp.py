@@ -13,14 +13,16 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from .data import as_mask, atomic_path, field_inputs, Fields, SPLITS, load_demo_sample, open_fields
-from .masks import coverage_path_mask, holes_mask, transect_mask
+from .data import as_mask, atomic_path, field_inputs, Fields, SPLITS, load_demo_sample, open_fields, open_index
+from .masks import coverage_path_mask, holes_mask, mask_from_spec, transect_mask
 
 # %% auto #0
-__all__ = ['KERNELS', 'PARAM_UNITS', 'GP_PARAMS_FORMAT', 'MAX_PRECISION_CELLS', 'NOISE_FLOOR', 'DEFAULT_KERNEL', 'GPParams',
-           'save_gp_params', 'load_gp_params', 'gp_covariance', 'sample_gp_prior', 'gp_cache_clear', 'gp_precompute',
-           'fit_gp_params', 'gp_params_path', 'default_gp_params', 'fit_default_gp_params', 'GPResult', 'gp_inpaint',
-           'interp_baseline', 'gp_benchmark']
+__all__ = ['KERNELS', 'PARAM_UNITS', 'GP_PARAMS_FORMAT', 'MAX_PRECISION_CELLS', 'NOISE_FLOOR', 'DEFAULT_KERNEL', 'GP_PARAMS_FILE',
+           'DEMO_SPACING', 'GPParams', 'save_gp_params', 'load_gp_params', 'gp_covariance', 'sample_gp_prior',
+           'gp_cache_clear', 'gp_precompute', 'grid_scales', 'initial_lengthscales', 'fit_gp_params', 'gp_params_path',
+           'default_gp_params', 'fit_default_gp_params', 'GPResult', 'gp_inpaint', 'interp_baseline', 'gp_calibration',
+           'fit_gp_to_data', 'gp_params_beside', 'find_gp_params', 'resolve_gp_params', 'store_gp_params',
+           'gp_benchmark']
 
 # %% ../nbs/07_gp.ipynb #67e64c20
 KERNELS = ('rbf', 'matern32', 'matern52', 'divfree_rbf', 'divfree_matern52')  # kernel names `GPParams` accepts
@@ -396,9 +398,11 @@ def _gpt() -> SimpleNamespace:
             return gpytorch.distributions.MultivariateNormal(self.mean_module(x), self.covar_module(x))
     return SimpleNamespace(gpytorch=gpytorch, Model=Model)
 
-def _gpt_data(kernel:str, xy:torch.Tensor, vals:torch.Tensor|None=None):
+def _gpt_data(kernel:str, xy:torch.Tensor, vals:torch.Tensor|None=None,
+              unit:float=1000., # metres per GPyTorch length unit (km by default; a fit uses its starting length scale)
+             ):
     "GPyTorch inputs and targets from points (..., n, 2) in m and values (..., 2, n)."
-    km = xy / 1000.
+    km = xy / unit
     if kernel.startswith('divfree'):
         c = torch.zeros(*km.shape[:-1], 1, dtype=km.dtype)
         X = torch.cat([torch.cat([km, c], -1), torch.cat([km, c + 1], -1)], -2)          # (..., 2n, 3): u rows, then v rows
@@ -447,6 +451,27 @@ def _gpt_predict(p:GPParams, g:_Grid, known:np.ndarray, targets:np.ndarray, yk:t
     if p.divfree: mean, var = mean.unflatten(-1, (2, -1)), var.unflatten(-1, (2, -1))
     return mean * s.view(2, 1), (var * (s ** 2).view(2, 1)).clamp_min(0)
 
+# %% ../nbs/07_gp.ipynb #3187a88e
+def _length(m:float) -> str:
+    "A length for people: km from 10 km up, else m."
+    return f"{m / 1e3:.4g} km" if abs(m) >= 1e4 else f"{m:.4g} m"
+
+def grid_scales(f, # `Fields` or `FieldIndex`: its ocean and cell-centre coordinates
+               ) -> dict: # grid_spacing_m: [dx, dy]; extent_m: the longer side of the ocean's bounding box (m)
+    "The cell size and the size of a dataset's ocean, in metres: what a length scale is measured against."
+    oc = np.asarray(f.ocean)
+    rows, cols = np.flatnonzero(oc.any(1)), np.flatnonzero(oc.any(0))
+    dx, dy = abs(float(f.dx)), abs(float(f.dy))
+    extent = max(abs(f.x[cols[-1]] - f.x[cols[0]]) + dx, abs(f.y[rows[-1]] - f.y[rows[0]]) + dy)
+    return dict(grid_spacing_m=[round(dx, 3), round(dy, 3)], extent_m=round(float(extent), 1))
+
+def initial_lengthscales(scales:dict, # what `grid_scales` returns
+                         n:int=6, # candidates 1, 2, 4 … 2ⁿ⁻¹ cells
+                        ) -> list: # length scales in m, none longer than the ocean (at least one cell)
+    "Where a fit may start: 1, 2, 4 … cells of the grid, bounded by the size of its ocean."
+    cell = max(scales['grid_spacing_m'])
+    return [cell * 2 ** k for k in range(n) if cell * 2 ** k <= scales['extent_m']] or [cell]
+
 # %% ../nbs/07_gp.ipynb #922e3b3b
 def _training_sample(data, # `Fields`, or a dataset path
                      split:str|None, n_fields:int, n_points:int, seed:int):
@@ -480,21 +505,37 @@ def _training_sample(data, # `Fields`, or a dataset path
             sub = ds.isel(time=slice(int(idx[0]), int(idx[-1]) + 1)).load().isel(time=idx - idx[0])
         f, src = open_fields(sub, grid=None), str(path)
     cells = np.flatnonzero(f.ocean.numpy())
-    if n_points > len(cells): raise ValueError(f"n_points={n_points} is more than the {len(cells)} ocean cells")
+    n_points = min(n_points, len(cells))                                                   # a small grid: all its ocean cells
     sel = np.stack([np.sort(rng_p.choice(cells, n_points, replace=False)) for _ in range(len(f))])
     r, c = np.divmod(sel, f.ocean.shape[1])
     xy = torch.from_numpy(np.stack([f.x[c], f.y[r]], -1))                                  # (B, n, 2)
     uv = f.uv.double().flatten(2)                                                          # (B, 2, H·W)
     vals = torch.stack([uv[b][:, torch.from_numpy(sel[b])] for b in range(len(f))])      # (B, 2, n)
-    return xy, vals, dict(data=src, split=split, n_fields=len(f), n_points=n_points, seed=seed, snapshots=idx.tolist())
+    return xy, vals, dict(data=src, split=split, n_fields=len(f), n_points=n_points, seed=seed, snapshots=idx.tolist(), **grid_scales(f))
+
+# %% ../nbs/07_gp.ipynb #5a70f0dd
+def _best_start(model, lik, bs, mll, X, Y, starts:list, osc, nz, mu) -> torch.Tensor:
+    "Per component, the start (in model length units) of the highest marginal likelihood."
+    gpytorch = _gpt().gpytorch
+    scores = []
+    for s in starts:
+        _gpt_set(model, lik, bs, torch.full((2,), float(s), dtype=torch.float64), osc, nz, mu)
+        try:
+            with torch.no_grad(), gpytorch.settings.max_cholesky_size(10 ** 9): per = mll(model(X), Y)
+            scores.append(per.reshape(2, -1).mean(-1) if len(bs) else per.mean().expand(2))
+        except Exception: scores.append(torch.full((2,), -math.inf, dtype=torch.float64))   # a degenerate start: never chosen
+    best = torch.stack(scores).argmax(0)
+    return torch.tensor(starts, dtype=torch.float64)[best]
 
 # %% ../nbs/07_gp.ipynb #d5f6a4cb
 def _fit(xy:torch.Tensor, # (B, n, 2) points, m
          vals:torch.Tensor, # (B, 2, n) values, m/s
          kernel:str, # one of `KERNELS`
-         init:GPParams|None=None, # starting point (default: 500 m, the data's variance, 1% nugget)
+         init:GPParams|None=None, # starting point (default: the best of `starts`, the data's variance, 1% nugget)
          max_iter:int=100, # L-BFGS iterations
-         name:str='the fit'):
+         name:str='the fit',
+         starts:list|None=None, # candidate starting length scales, m (`initial_lengthscales`); None and no `init`: 500 m
+        ):
     "Marginal-likelihood fit of the hyperparameters (same for all B snapshots), by L-BFGS in GPyTorch."
     if kernel not in KERNELS: raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     if not torch.isfinite(vals).all(): raise ValueError(f"{name}: the values to fit contain NaN or inf")
@@ -502,15 +543,18 @@ def _fit(xy:torch.Tensor, # (B, n, 2) points, m
     df = kernel.startswith('divfree')
     m0 = vals.mean((0, 2)); var0 = vals.var((0, 2)).clamp_min(1e-12)
     s0 = (var0.mean().sqrt().expand(2) if df else var0.sqrt()).clone()               # one scale for a joint kernel
-    X, Y = _gpt_data(kernel, xy, (vals - m0.view(2, 1)) / s0.view(2, 1))
+    unit = float(min(starts)) if init is None and starts else 1000.                  # length unit inside: a cell (O(1) numbers for L-BFGS), else km
+    X, Y = _gpt_data(kernel, xy, (vals - m0.view(2, 1)) / s0.view(2, 1), unit)
     model, lik, bs = _gpt_model(kernel, X, Y, NOISE_FLOOR)
-    if init is None: ls, osc, nz, mu = torch.full((2,), 0.5), torch.ones(2), torch.full((2,), 1e-2), torch.zeros(2)
-    else:
-        t = lambda v: torch.tensor(v, dtype=torch.float64)
-        ls, osc, nz, mu = t(init.lengthscale) / 1000, t(init.outputscale) / s0 ** 2, (t(init.noise) / s0 ** 2).clamp_min(2 * NOISE_FLOOR), (t(init.mean) - m0) / s0
-    _gpt_set(model, lik, bs, ls, osc, nz, mu)
     model.train(); lik.train()
     mll = gpytorch.mlls.ExactMarginalLogLikelihood(lik, model)
+    if init is None: ls, osc, nz, mu = torch.full((2,), 500. / unit), torch.ones(2), torch.full((2,), 1e-2), torch.zeros(2)
+    else:
+        t = lambda v: torch.tensor(v, dtype=torch.float64)
+        ls, osc, nz, mu = t(init.lengthscale) / unit, t(init.outputscale) / s0 ** 2, (t(init.noise) / s0 ** 2).clamp_min(2 * NOISE_FLOOR), (t(init.mean) - m0) / s0
+    if init is None and starts: ls = _best_start(model, lik, bs, mll, X, Y, [s / unit for s in starts], osc, nz, mu)
+    start = (ls * unit).tolist()
+    _gpt_set(model, lik, bs, ls, osc, nz, mu)
     opt = torch.optim.LBFGS(model.parameters(), lr=1., max_iter=max_iter, line_search_fn='strong_wolfe',
                             tolerance_grad=1e-6, tolerance_change=1e-10)
     evals = [0]
@@ -527,24 +571,35 @@ def _fit(xy:torch.Tensor, # (B, n, 2) points, m
         ll = (per - (s0.log().view(2, 1) if not df else s0[0].log())).mean().item()   # in physical units (m/s)
     k = model.covar_module
     one = lambda v: v.detach().flatten()[:1].expand(2) if df else v.detach().flatten()
-    p = GPParams(kernel, (one(k.base_kernel.lengthscale) * 1000).tolist(), (one(k.outputscale) * s0 ** 2).tolist(),
+    p = GPParams(kernel, (one(k.base_kernel.lengthscale) * unit).tolist(), (one(k.outputscale) * s0 ** 2).tolist(),
                  (one(lik.noise) * s0 ** 2).tolist(), (m0 + model.mean_module.constant.detach().flatten() * s0).tolist(),
-                 info=dict(log_likelihood_per_value=round(ll, 5), evaluations=evals[0]))
+                 info=dict(log_likelihood_per_value=round(ll, 5), evaluations=evals[0], start_lengthscale_m=[round(s, 3) for s in start]))
     return p
+
+
+# %% ../nbs/07_gp.ipynb #654de4a8
+def _warn_short(p:GPParams, scales:dict, name:str='the GP fit'):
+    "Warn when a fitted length scale is under one cell: the GP then fills a gap with little more than its mean."
+    cell = min(scales['grid_spacing_m'])
+    if min(p.lengthscale) < cell:
+        warnings.warn(f"{name}: a fitted length scale ({_length(min(p.lengthscale))}) is under one cell ({_length(cell)}): neighbouring cells "
+                      f"are nearly independent, so the GP fills gaps with little more than its mean. The field may be mostly noise at "
+                      f"this resolution; check the data (units, land, fill values) or try another kernel")
 
 def fit_gp_params(data, # `Fields`, or the path of a dataset (e.g. `data/demo/demo.nc`)
                   kernel:str='matern32', # one of `KERNELS`
                   n_fields:int=32, # snapshots drawn from the split
-                  n_points:int=400, # ocean cells drawn in each snapshot
+                  n_points:int=400, # ocean cells drawn in each snapshot (all of them on a smaller ocean)
                   split:str|None='train', # fit on this split (None: all snapshots)
                   seed:int=0, # seeds the choice of snapshots and cells
                   max_iter:int=100, # L-BFGS iterations
                  ) -> GPParams:
-    "Fit the hyperparameters by marginal likelihood on a seeded sample of snapshots and ocean cells."
+    "Fit the hyperparameters by marginal likelihood on a seeded sample of snapshots and ocean cells, starting from the grid's scales."
     t0 = time.perf_counter()
     xy, vals, info = _training_sample(data, split, n_fields, n_points, seed)
-    p = _fit(xy, vals, kernel, max_iter=max_iter)
+    p = _fit(xy, vals, kernel, max_iter=max_iter, starts=initial_lengthscales(info))
     p.info = dict(info, **p.info, seconds=round(time.perf_counter() - t0, 1))
+    _warn_short(p, info)
     return p
 
 # %% ../nbs/07_gp.ipynb #e5723c7c
@@ -717,6 +772,151 @@ def interp_baseline(uv, # (2, H, W) m/s, NaN on land
             except Exception: pass                       # collinear points (one transect): no triangulation, keep nearest
         out[c][oc & ~kn] = v
     return torch.from_numpy(out).float()
+
+# %% ../nbs/07_gp.ipynb #c351d2ac
+def _held_out(data, split:str|None):
+    "`data` as something with `select`, `snapshot`, `ocean` and coordinates: `Fields` as they are, a file as its `FieldIndex` (no velocities read)."
+    if isinstance(data, Fields): f = data
+    elif not isinstance(data, (str, Path)): f = open_fields(data, grid=None)   # an xarray Dataset or an array
+    else:
+        path = Path(data)
+        if not path.exists(): raise FileNotFoundError(f"no such dataset: {path}")
+        f = open_index(path, grid=None) if path.suffix == '.nc' else open_fields(path, grid=None)
+    if split is None: return f
+    if f.split is None or not (f.split == split).any():
+        raise ValueError(f"the data has no {split!r} snapshots to check the GP on; pass another split, or None for all snapshots")
+    return f.select(split)
+
+def gp_calibration(data, # `Fields` or a dataset path
+                   params:GPParams, # the hyperparameters to check
+                   split:str|None='val', # score on this split (None: all snapshots)
+                   n_fields:int=4, # snapshots, evenly spaced in the split
+                   masks=('transect', 'holes:frac=0.25'), # observation mask SPECs (`diffkit.masks.mask_from_spec`), each on every snapshot
+                   seed:int=0, # seeds the random masks
+                  ) -> dict:
+    "How honest the GP is on held-out snapshots: ±2σ coverage of its gap errors, and its gap MSE against a constant fill."
+    f = _held_out(data, split)
+    idx = np.unique(np.linspace(0, len(f) - 1, min(n_fields, len(f))).round().astype(int))
+    oc = f.ocean.numpy() if torch.is_tensor(f.ocean) else np.asarray(f.ocean)
+    rows = []
+    for spec in masks:
+        for k, i in enumerate(idx):
+            kn = mask_from_spec(spec, oc, seed=seed + k).numpy()
+            truth = f.snapshot(int(i)).double()
+            r = gp_inpaint(truth.nan_to_num(0.), oc, kn, params, x=f.x, y=f.y, name=f"{split or 'all'} snapshot {i}")
+            const = torch.stack([truth[c][torch.from_numpy(kn & oc)].mean() for c in (0, 1)])     # the observed mean, per component
+            gap = torch.from_numpy(oc & ~kn)
+            rows.append(dict(mask=spec, coverage=r.coverage(truth), gp_mse=r.gap_mse(truth),
+                             constant_mse=(truth[:, gap] - const.view(2, 1)).pow(2).mean().item()))
+    mean = lambda rs, k: float(np.mean([r[k] for r in rs]))
+    per = {m: dict(coverage_2sigma=mean(rs, 'coverage'), gp_mse=mean(rs, 'gp_mse'), constant_mse=mean(rs, 'constant_mse'))
+           for m in masks if (rs := [r for r in rows if r['mask'] == m])}
+    for v in per.values(): v['mse_ratio_vs_constant'] = v['gp_mse'] / v['constant_mse']
+    return dict(split=split or 'all', n_fields=len(idx), masks=list(masks), seed=seed, coverage_2sigma=mean(rows, 'coverage'),
+                gp_mse=mean(rows, 'gp_mse'), constant_mse=mean(rows, 'constant_mse'),
+                mse_ratio_vs_constant=mean(rows, 'gp_mse') / mean(rows, 'constant_mse'), per_mask=per)
+
+# %% ../nbs/07_gp.ipynb #4e476f4d
+def fit_gp_to_data(data, # `Fields` or a dataset path
+                   split:str|None='train', # fit on this split (None: all snapshots)
+                   kernel:str='matern32', n_fields:int=32, n_points:int=400, seed:int=0, max_iter:int=100, # as `fit_gp_params`
+                   val_split:str|None='val', # check the calibration on this split (`gp_calibration`; None: all snapshots)
+                   n_val:int=4, # snapshots of `val_split` per mask
+                   masks=('transect', 'holes:frac=0.25'), # the masks of the check
+                  ) -> GPParams: # fitted, with `info['calibration']` (what `gp_calibration` returns)
+    "Fit the GP to a dataset (any grid) and check it on held-out snapshots: the hyperparameters a user's data needs, and how far to trust them."
+    t0 = time.perf_counter()
+    p = fit_gp_params(data, kernel, n_fields, n_points, split, seed, max_iter)
+    p.info['calibration'] = gp_calibration(data, p, val_split, n_val, masks, seed)
+    p.info['seconds'] = round(time.perf_counter() - t0, 1)
+    return p
+
+# %% ../nbs/07_gp.ipynb #b84aff11
+GP_PARAMS_FILE = 'gp.json'   # the GP hyperparameters beside a training run's checkpoints (`store_gp_params`)
+DEMO_SPACING = (50., 50.)    # m: the cells the shipped hyperparameters were fitted on (the demo grid)
+
+def gp_params_beside(data) -> Path:
+    "Where `diffkit gp fit --data DATA` writes by default, and where commands look: `DATA.gp.json` beside the dataset."
+    return Path(data).with_suffix('.gp.json')
+
+def find_gp_params(data=None, # a dataset path
+                   checkpoint=None, # a checkpoint (folder or `Checkpoint`)
+                  ) -> Path|None:
+    "A hyperparameter file beside the data (`DATA.gp.json`), else in the checkpoint's folder or its run folder (`gp.json`), else None."
+    cands = [gp_params_beside(data)] if isinstance(data, (str, Path)) else []
+    c = getattr(checkpoint, 'path', checkpoint)
+    if isinstance(c, (str, Path)) and Path(c).is_dir(): cands += [Path(c) / GP_PARAMS_FILE, Path(c).parent / GP_PARAMS_FILE]
+    return next((p for p in cands if p.is_file()), None)
+
+def _check_spacing(p:GPParams, source:str, scales:dict):
+    "Warn when the hyperparameters were fitted on cells of another size than the data's."
+    fitted = p.info.get('grid_spacing_m') or list(DEMO_SPACING)
+    data = scales['grid_spacing_m']
+    if all(0.9 <= a / b <= 1.1 for a, b in zip(data, fitted)): return
+    cells = lambda s: f"{_length(s[0])} × {_length(s[1])}"
+    how = ("fit them on your data with `diffkit gp fit --data FILE` (it writes FILE.gp.json, which is then found automatically), "
+           "or pass --gp-params PARAMS.json")
+    if source == 'shipped default':
+        warnings.warn(f"the shipped GP hyperparameters were fitted on the demo grid (cells of {cells(fitted)}) and this data has cells of "
+                      f"{cells(data)}: the GP will fill gaps with little more than a constant. {how[0].upper() + how[1:]}")
+    else: warnings.warn(f"the GP hyperparameters in {source} were fitted on cells of {cells(fitted)}; this data has cells of {cells(data)}: {how}")
+
+def resolve_gp_params(path=None, # a hyperparameter file given explicitly (`--gp-params`)
+                      data=None, # the dataset path the GP will run on (a `DATA.gp.json` beside it is found)
+                      checkpoint=None, # the checkpoint in use (a `gp.json` in its folder or its run folder is found)
+                      scales:dict|None=None, # `grid_scales` of the data: warn when the hyperparameters were fitted on other cells
+                      kernel:str|None=None, # which kernel of the file (None: its default)
+                     ) -> tuple: # (GPParams, where they came from: a path or 'shipped default'), also in `params.info['source']`
+    "The GP hyperparameters a command uses: `path`, else a file found beside the data or the checkpoint, else the shipped ones."
+    found = Path(path) if path is not None else find_gp_params(data, checkpoint)
+    p, source = (load_gp_params(found, kernel), str(found)) if found is not None else (default_gp_params(kernel), 'shipped default')
+    p.info = dict(p.info, source=source)
+    if scales is not None: _check_spacing(p, source, scales)
+    return p, source
+
+# %% ../nbs/07_gp.ipynb #31ada9f3
+@functools.lru_cache(maxsize=1)
+def _demo_reference() -> tuple:
+    "The demo sample's water cells and per-component std: what the shipped hyperparameters fit."
+    d = load_demo_sample()
+    return d.ocean.numpy(), [float(d.uv[:, c][d.ocean.expand(len(d), -1, -1)].std()) for c in (0, 1)]
+
+def _like_demo(f, n:int=8) -> bool:
+    "Whether a dataset has the demo's cells, coast and scale (std within a factor 1.5), so the shipped hyperparameters fit it."
+    if not all(abs(a / b - 1) < 0.01 for a, b in zip(grid_scales(f)['grid_spacing_m'], DEMO_SPACING)): return False
+    ocean, std = _demo_reference()
+    oc = f.ocean.numpy() if torch.is_tensor(f.ocean) else np.asarray(f.ocean)
+    if oc.shape != ocean.shape or not (oc == ocean).all(): return False
+    uv = torch.stack([f.snapshot(int(i)) for i in np.unique(np.linspace(0, len(f) - 1, min(n, len(f))).round().astype(int))])
+    s = [float(uv[:, c][torch.isfinite(uv[:, c])].std()) for c in (0, 1)]
+    return all(1 / 1.5 <= a / b <= 1.5 for a, b in zip(s, std))
+
+def store_gp_params(data, # the training data: `Fields` or a dataset path
+                    out, # the run folder: writes `out/gp.json`
+                    seed:int=0, # seeds the fit
+                    verbose:bool=False, # print what was done
+                    **fit, # more arguments of `fit_gp_to_data` (n_fields, n_points, n_val …)
+                   ) -> Path: # `out/gp.json`
+    "The GP beside a training run: fitted on `data`'s train split (`fit_gp_to_data`), or the shipped one when `data` is the demo's grid, coast and scale; kept when it exists."
+    path = Path(out) / GP_PARAMS_FILE
+    if path.exists(): return path
+    t0 = time.perf_counter()
+    f = _held_out(data, None)
+    labels = set() if f.split is None else set(f.split)
+    train = f.select('train') if 'train' in labels else f
+    if _like_demo(train):
+        p = default_gp_params()
+        p.info = dict(p.info, note="the shipped default: the training data has the demo's grid, coast and scale")
+    else:
+        src = data if isinstance(data, Fields) or (isinstance(data, (str, Path)) and Path(data).suffix == '.nc') else f   # files: read in part
+        split = 'train' if 'train' in labels else None
+        p = fit_gp_to_data(src, split, seed=seed, val_split='val' if 'val' in labels else split, **fit)
+    p.info['seconds'] = round(time.perf_counter() - t0, 1)
+    p.save(path)
+    if verbose:
+        cal = p.info.get('calibration')
+        print(f"GP for this run: {p}" + (f"; ±2σ coverage {cal['coverage_2sigma']:.1%} on {cal['split']}" if cal else '') + f" → {path} ({p.info['seconds']} s)")
+    return path
 
 # %% ../nbs/07_gp.ipynb #9cdc8a37
 def gp_benchmark(fields=None, # `Fields` (default: the bundled demo sample)

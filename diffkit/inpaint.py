@@ -194,7 +194,7 @@ class _Field(NamedTuple):
     prior: object; gp: object; cfg: InpaintConfig; seed: int
     seconds: float   # spent on it alone (checks, the prior)
 
-def _prior_fill(cfg:InpaintConfig, a, oc, kn, gp, prior, baselines, x, y):
+def _prior_fill(cfg:InpaintConfig, a, oc, kn, gp, prior, baselines, x, y, gp_params=None):
     "The fill stage 1 starts from (given, or made as `cfg.prior` says), the GP (the reference of `ratio`, always made), and the config."
     if cfg.prior != 'gp' and prior is None:
         b = fitted_for(oc, baselines)
@@ -203,15 +203,15 @@ def _prior_fill(cfg:InpaintConfig, a, oc, kn, gp, prior, baselines, x, y):
                           f"as baselines= or --baselines DIR); starting from the GP instead")
             cfg = cfg.replace(prior='gp')
         else: prior = (eof_oi if cfg.prior == 'eof' else analog)(b, a, oc, kn)
-    if gp is None: gp = gp_inpaint(a.masked_fill(~kn, 0.).nan_to_num(0.), oc, kn, x=x, y=y)
+    if gp is None: gp = gp_inpaint(a.masked_fill(~kn, 0.).nan_to_num(0.), oc, kn, params=gp_params, x=x, y=y)
     return (gp if cfg.prior == 'gp' and prior is None else prior), gp, cfg
 
-def _prepare(uv, ocean, known, cfg:InpaintConfig, ck, gp, prior, baselines, seed:int, x, y) -> _Field:
+def _prepare(uv, ocean, known, cfg:InpaintConfig, ck, gp, prior, baselines, seed:int, x, y, gp_params=None) -> _Field:
     "Check one field, make its prior (`_prior_fill`), and switch to pure generation when nothing is known."
     t0 = time.perf_counter()
     a, oc, kn = _inputs(uv, ocean, known, ck)
     gap = oc & ~kn
-    if cfg.uses_prior and gap.any() and kn.any(): prior, gp, cfg = _prior_fill(cfg, a, oc, kn, gp, prior, baselines, x, y)
+    if cfg.uses_prior and gap.any() and kn.any(): prior, gp, cfg = _prior_fill(cfg, a, oc, kn, gp, prior, baselines, x, y, gp_params)
     if gap.any() and not kn.any():
         warnings.warn("no known ocean cell: returning a sample of the prior (pure generation from noise)")
         cfg = cfg.replace(init='noise', stages=(Stage(ck.schedule.T),), guidance='none', shrink=1.0, jump_length=1, jump_n_sample=1)
@@ -288,6 +288,7 @@ def inpaint_batch(fields:list, # (uv, ocean, known) per field, as `inpaint` take
                   cancel=None, x=None, y=None, progress:bool=False, # as `inpaint`
                   callback:Callable|None=None, every:int=10, # as `inpaint`; a `Frame` holds every field's members, field after field
                   device_noise:bool=False, # draw the noise on the model's device (faster on a GPU; a seed then gives device-specific numbers)
+                  gp_params=None, # as `inpaint`
                  ) -> list: # an `InpaintResult` per field
     "Fill several fields at once: their members are rows of one batch through the network (a field's noise is its own seed's)."
     t0, n = time.perf_counter(), len(fields)
@@ -296,7 +297,7 @@ def inpaint_batch(fields:list, # (uv, ocean, known) per field, as `inpaint` take
     ck = checkpoint or _default(cfg.model)
     gps, priors, seeds = gps or [None] * n, priors or [None] * n, list(range(n)) if seeds is None else list(seeds)
     if not len(gps) == len(priors) == len(seeds) == n: raise ValueError(f"gps, priors and seeds need one entry per field ({n})")
-    fs = [_prepare(*fld, cfg, ck, g, p, baselines, s, x, y) for fld, g, p, s in zip(fields, gps, priors, seeds)]
+    fs = [_prepare(*fld, cfg, ck, g, p, baselines, s, x, y, gp_params) for fld, g, p, s in zip(fields, gps, priors, seeds)]
     N, out = cfg.ensemble, [None] * n
     groups = {}   # fields that share a config (after fallbacks) run together; nothing to fill: no run at all
     for k, f in enumerate(fs):
@@ -341,6 +342,7 @@ def inpaint(uv, # (2, H, W) m/s, NaN on land; values in the gap are never read
             x=None, y=None, # cell-centre coordinates for the GP, m (default 50 m cells)
             progress:bool=False, # show a tqdm bar
             device_noise:bool=False, # draw the noise on the model's device (faster on a GPU; the same seed then gives device-specific numbers)
+            gp_params=None, # `GPParams` of the GP made here when `gp` is None (default: the shipped ones; `diffkit.gp.resolve_gp_params`)
            ) -> InpaintResult:
     "Fill the gap of one field by reverse diffusion; every algorithm is a `config`."
-    return inpaint_batch([(uv, ocean, known)], config, checkpoint, [gp], [prior], baselines, [seed], cancel, x, y, progress, callback, every, device_noise)[0]
+    return inpaint_batch([(uv, ocean, known)], config, checkpoint, [gp], [prior], baselines, [seed], cancel, x, y, progress, callback, every, device_noise, gp_params=gp_params)[0]

@@ -14,7 +14,8 @@ from .data import as_mask
 # %% auto #0
 __all__ = ['COVERAGE_KINDS', 'MASK_SPECS', 'PROTOCOLS', 'coverage', 'centre_row', 'transect_mask', 'waypoints_mask',
            'lawnmower_mask', 'random_walk_mask', 'coverage_path_mask', 'points_mask', 'random_mask', 'boxes_mask',
-           'holes_mask', 'stroke_mask', 'polygon_mask', 'box_mask', 'mask_from_spec', 'protocol_mask', 'show_mask']
+           'holes_mask', 'stroke_mask', 'polygon_mask', 'box_mask', 'require_gap', 'mask_from_spec', 'protocol_mask',
+           'show_mask']
 
 # %% ../nbs/02_masks.ipynb #0560e157
 def _as_mask(m, name:str='ocean') -> np.ndarray:
@@ -424,12 +425,26 @@ def _load_mask_file(spec:str, path:str, oc:np.ndarray) -> np.ndarray:
     except ValueError as e: raise _spec_error(spec, str(e)) from None
 
 # %% ../nbs/02_masks.ipynb #cafa8f31
+def require_gap(known, # observed cells, (H, W)
+                ocean, # water cells, same shape
+                what:str='the mask', # how an error names the mask
+               ):
+    "`known` itself, once checked to leave some ocean cell unobserved: a mask that observes all the water leaves nothing to fill."
+    k, oc = _as_mask(known, 'known'), _as_ocean(ocean)
+    if (oc & ~k).any(): return known
+    raise ValueError(f"{what} observes all {int(oc.sum())} ocean cells: there is nothing to fill (no gap to inpaint or score); "
+                     "leave some water cells unobserved")
+
 def mask_from_spec(spec:str, # e.g. 'auv:walk:len=400'; see `MASK_SPECS`
                    ocean, # water cells, (H, W)
                    seed:int=0, # seed for the random kinds
                   ) -> torch.Tensor: # known cells, torch.bool (H, W)
-    "The mask a command-line SPEC string names (one of the forms in `MASK_SPECS`)."
+    "The mask a command-line SPEC string names (one of the forms in `MASK_SPECS`); one that leaves no gap is an error."
     oc = _as_ocean(ocean)
+    return require_gap(_spec_mask(spec, oc, seed), oc, f"the mask {spec.strip()!r}")
+
+def _spec_mask(spec, oc:np.ndarray, seed:int) -> torch.Tensor:
+    "The known cells a SPEC names on the checked ocean `oc`."
     H, W = oc.shape
     if not isinstance(spec, str) or not spec.strip(): raise _spec_error(spec, "it must be a non-empty string")
     spec = spec.strip()
@@ -486,10 +501,11 @@ def protocol_mask(protocol:str, # a name from `PROTOCOLS`
                  ) -> torch.Tensor: # (H, W) bool, True = known
     "The known cells of field number `field` under `protocol`."
     s = int(seed) * 100_003 + int(field)
-    if protocol == 'transect': return transect_mask(ocean)
-    if protocol == 'auv': return coverage_path_mask(ocean, 0.05, seed=s, kind='lawnmower')
-    if protocol == 'holes': return holes_mask(ocean, 0.25, seed=s)
-    raise ValueError(f"unknown protocol {protocol!r}; the protocols are {list(PROTOCOLS)}")
+    if protocol == 'transect': m = transect_mask(ocean)
+    elif protocol == 'auv': m = coverage_path_mask(ocean, 0.05, seed=s, kind='lawnmower')
+    elif protocol == 'holes': m = holes_mask(ocean, 0.25, seed=s)
+    else: raise ValueError(f"unknown protocol {protocol!r}; the protocols are {list(PROTOCOLS)}")
+    return require_gap(m, ocean, f"the {protocol} protocol's mask of field {field}")
 
 # %% ../nbs/02_masks.ipynb #e75486a4
 def show_mask(known, # observed cells, (H, W)

@@ -532,6 +532,7 @@ def _match(model, state:dict, what:str, f:Path):
 def load_checkpoint(path, # a checkpoint folder (or a file in it)
                     device='cpu',
                     use_ema:bool=True, # load the EMA weights when the checkpoint has them
+                    trust_unhashed:bool=False, # load weights whose SHA-256 the config does not record (nothing then ties them to it)
                    ) -> Checkpoint:
     "Load a checkpoint written by `save_checkpoint`: the model is rebuilt from `config.json` alone."
     from safetensors import SafetensorError
@@ -542,6 +543,10 @@ def load_checkpoint(path, # a checkpoint folder (or a file in it)
     except (TypeError, ValueError) as e: raise ValueError(f"{fj}: bad model config: {e}") from None
     if not fw.exists(): raise ValueError(f"{fw} is missing: the checkpoint is incomplete; re-save it or restore it from a copy")
     sha = meta['weights'].get('sha256')
+    if not sha and not trust_unhashed:
+        raise ValueError(f"{fj} records no SHA-256 of {fw.name}: nothing shows these weights belong to this config (save_checkpoint "
+                         "always records one, so the entry was removed or the files come from elsewhere). Re-save the checkpoint with "
+                         "save_checkpoint, or, if you trust both files, load it with trust_unhashed=True (--trust-unhashed)")
     if sha and _sha256(fw) != sha:
         raise ValueError(f"{fw} does not belong to {fj} (SHA-256 differs): the weights were replaced or damaged after saving; "
                          "re-save the checkpoint with save_checkpoint, or restore both files together")
@@ -562,9 +567,9 @@ def load_checkpoint(path, # a checkpoint folder (or a file in it)
     except (KeyError, TypeError, ValueError) as e: raise ValueError(f"{fj}: bad standardizer entry {s!r}: {e}") from None
     return Checkpoint(model, schedule, standardizer, meta.get('summary', {}), p, which, meta)
 
-def load_model(path, device='cpu', use_ema:bool=True) -> DiffusionModel:
+def load_model(path, device='cpu', use_ema:bool=True, trust_unhashed:bool=False) -> DiffusionModel:
     "Just the model (eval mode) of a checkpoint; `load_checkpoint` also gives its schedule and standardizer."
-    return load_checkpoint(path, device, use_ema).model
+    return load_checkpoint(path, device, use_ema, trust_unhashed).model
 
 # %% ../nbs/05_models.ipynb #a893d785
 DEFAULT_MODELS = ('uncond', 'concat')  # the models shipped in the package (see their model card)

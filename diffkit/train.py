@@ -19,11 +19,11 @@ from .models import (DiffusionModel, ModelConfig, model_config, build_model, che
 from .metrics import ke_spectrum
 
 # %% auto #0
-__all__ = ['STATE_FILE', 'OPTIM_FILE', 'LOG_FIELDS', 'RECIPES', 'DEFAULT_MODEL_NOTES', 'lr_at', 'ema_decay_at', 'EMA',
-           'sample_timesteps', 'mask_bank', 'TrainConfig', 'TrainData', 'prepare_data', 'epoch_order', 'make_batch',
-           'batch_loss', 'validation_loss', 'save_train_state', 'read_train_state', 'TrainResult', 'read_log', 'train',
-           'run_result', 'recipe', 'denoise_error', 'export_model', 'prior_samples', 'prior_statistics',
-           'write_model_card', 'install_defaults']
+__all__ = ['STATE_FILE', 'OPTIM_FILE', 'LOG_FIELDS', 'LOCK_FILE', 'RECIPES', 'DEFAULT_MODEL_NOTES', 'lr_at', 'ema_decay_at',
+           'EMA', 'sample_timesteps', 'mask_bank', 'TrainConfig', 'TrainData', 'prepare_data', 'epoch_order',
+           'make_batch', 'batch_loss', 'validation_loss', 'save_train_state', 'read_train_state', 'TrainResult',
+           'read_log', 'run_lock', 'train', 'run_result', 'recipe', 'denoise_error', 'export_model', 'prior_samples',
+           'prior_statistics', 'write_model_card', 'install_defaults']
 
 # %% ../nbs/06_train.ipynb #7417f88c
 def lr_at(step:int, # optimizer updates done so far (0-based)
@@ -362,14 +362,26 @@ def _kept(out:Path) -> str:
 def _differences(a:dict, b:dict) -> list:
     return [f"{k}: {a.get(k)!r} → {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
+def _plan_from_best(out:Path, mc:ModelConfig|None, cfg:TrainConfig|None) -> dict:
+    "A run stopped before its first `last/` (older diffkit saved `best/` first): go on from `best/`'s weights, and say so."
+    best = out / 'best'; meta = checkpoint_info(best); s = meta.get('summary') or {}
+    saved_mc = ModelConfig.from_dict(meta['model'])
+    if mc is not None and mc != saved_mc:
+        raise ValueError(f"{best} holds a model of another architecture ({'; '.join(_differences(saved_mc.to_dict(), mc.to_dict()))}): "
+                         "train it into a new --out folder, or leave the model settings out to continue that one")
+    cfg = cfg or (TrainConfig.from_dict(s['train_config']) if s.get('train_config') else TrainConfig())
+    warnings.warn(f"{out} holds best/ but no last/ (the run was stopped between its first two saves): continuing from best/'s weights "
+                  f"(update {s.get('step')}, val loss {s.get('best_val_loss')}) with a new optimizer and learning-rate schedule; "
+                  "best/ is replaced only by a better model")
+    return dict(mode='weights', src=best, mc=saved_mc, cfg=cfg, meta=meta, best_val_loss=s.get('best_val_loss'))
+
 def _resume_plan(out:Path, mc:ModelConfig|None, cfg:TrainConfig|None, weights_only:bool, init):
     "Decide how to start: fresh, exact resume of `out/last`, or new optimizer from some weights."
     last = out / 'last'
     if not last.exists() and init is None:
         old = sorted(out.glob('.last.old-*'))
         if old: raise ValueError(f"{out} has no last/ but {old[-1].name}: a checkpoint save was interrupted; rename it to last and run again")
-        if (out / 'best').exists(): raise ValueError(f"{out} holds a run without its resumable last/ checkpoint: train into a new --out folder, "
-                                                     f"or start from its weights with --init {out / 'best'}")
+        if (out / 'best').exists(): return _plan_from_best(out, mc, cfg)
     src = Path(init) if init is not None else (last if last.exists() else None)
     if src is None: return dict(mode='fresh', mc=mc or model_config('slim'), cfg=cfg or TrainConfig())
     meta = checkpoint_info(src)
@@ -397,7 +409,7 @@ def _resume_plan(out:Path, mc:ModelConfig|None, cfg:TrainConfig|None, weights_on
     return dict(mode='resume', src=src, mc=saved_mc, cfg=cfg, meta=meta, state=state)
 
 # %% ../nbs/06_train.ipynb #a92a26c5
-def _restore(plan:dict, out:Path, net, ema, opt, cfg, rank:int, init, device) -> tuple:
+def _restore(plan:dict, out:Path, net, ema, opt, cfg, rank:int, init, device, trust_unhashed:bool=False) -> tuple:
     "Load what a resume or a weights-only start needs; returns (step, best, best_step, history, wall seconds, ema)."
     mode, s = plan['mode'], plan.get('state')
     if mode == 'resume':
@@ -407,13 +419,24 @@ def _restore(plan:dict, out:Path, net, ema, opt, cfg, rank:int, init, device) ->
         ema.n_updates = s['ema_updates']
         _load_optim(opt, load_file(str(out / 'last' / OPTIM_FILE)), s['optimizer_groups'])
         best = s['best_val_loss']
+        if rank == 0: _repair_best(out, s)
         return s['step'], math.inf if best is None else best, s['best_step'], s['history'], s['wall_seconds'], ema
     if mode == 'weights':
-        net.load_state_dict(load_checkpoint(plan['src'], use_ema=True).model.state_dict())
+        net.load_state_dict(load_checkpoint(plan['src'], use_ema=True, trust_unhashed=trust_unhashed).model.state_dict())
         ema = EMA(net, cfg.ema_decay)
         if rank == 0 and (out / 'log.csv').exists() and init is None:
             (out / 'log.csv').rename(out / f"log.before-{time.strftime('%Y%m%d-%H%M%S')}.csv")
-    return 0, math.inf, -1, [], 0., ema
+    return 0, plan.get('best_val_loss') or math.inf, -1, [], 0., ema   # from best/ alone: only a better model replaces it
+
+def _repair_best(out:Path, state:dict):
+    "Rewrite `best/` from `last/`'s EMA weights when a stop came between the two saves of a new best (`last/` is written first)."
+    best = out / 'best'
+    if state['best_step'] != state['step'] or state.get('best_val_loss') is None: return
+    if best.exists() and checkpoint_info(best).get('summary', {}).get('step') == state['step']: return
+    ck = load_checkpoint(out / 'last')   # its EMA weights: what best/ was being written from
+    save_checkpoint(best, ck.model, ck.schedule, ck.standardizer, ck.summary)
+    warnings.warn(f"{best} was behind {out / 'last'} (the run stopped between their saves): rewrote it from last/'s EMA weights "
+                  f"at update {state['step']}")
 
 def _update(model, net, opt, ema, data, mc, cfg, sched, ocean, bank, step:int, spe:int, rank:int, world:int, device, out:Path, lr:float) -> tuple:
     "One optimizer update at learning rate `lr` over `cfg.accum` micro-batches, with the NaN stops; returns (mean loss, gradient norm)."
@@ -456,7 +479,7 @@ from contextlib import nullcontext as _nullcontext
 def _setup(data, out:Path, model, cfg, resume:bool, weights_only:bool, init, device, rank:int, world:int, model_overrides:dict) -> tuple:
     "Plan the run (fresh, resume or weights-only), load and standardize the data, build the network, optimizer and EMA."
     mc = model_config(model or 'slim', **model_overrides) if model is not None or model_overrides else None
-    if not resume and (out / 'last').exists() and init is None:
+    if not resume and ((out / 'last').exists() or (out / 'best').exists()) and init is None:
         raise ValueError(f"{out} already holds a run: resume it (resume=True), or choose another --out folder")
     plan = _resume_plan(out, mc, cfg, weights_only, init)
     mc, cfg, mode = plan['mc'], plan['cfg'], plan['mode']
@@ -482,7 +505,82 @@ def _setup(data, out:Path, model, cfg, resume:bool, weights_only:bool, init, dev
     eval_net = build_model(mc).to(device).eval()
     return mc, cfg, data, spe, total, sched, net, opt, ema, model, ocean, bank, eval_net, plan
 
+# %% ../nbs/06_train.ipynb #0faf258a
+def _store_gp(data, out:Path, seed:int, verbose:bool):
+    "Keep the GP of the training data beside the checkpoints, `out/gp.json` (`diffkit.gp.store_gp_params`); a failed fit only warns."
+    from diffkit.gp import store_gp_params
+    try: store_gp_params(data, out, seed=seed, verbose=verbose)
+    except (ValueError, RuntimeError) as e:
+        warnings.warn(f"could not fit the GP for {out} ({e}): inpaint and evaluate with this model will use the shipped GP unless given --gp-params")
+
+# %% ../nbs/06_train.ipynb #1ca6a893
+from contextlib import contextmanager
+
+LOCK_FILE = 'train.lock'   # in the run folder while a trainer writes it: {"pid", "host", "started", "proc_start"}
+
+def _proc_start(pid:int) -> str|None:
+    "When process `pid` started (Linux: clock ticks after boot), to tell a reused pid from the trainer; None where unknown."
+    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[19]
+    except (OSError, IndexError): return None
+
+def _alive(pid, start) -> bool:
+    "Whether process `pid` of this host, started at `start` (when recorded), still runs."
+    try: os.kill(int(pid), 0)
+    except ProcessLookupError: return False
+    except (PermissionError, OverflowError, ValueError): pass
+    return start is None or _proc_start(int(pid)) in (None, start)
+
+def _read_lock(lock:Path) -> dict:
+    try: return json.loads(lock.read_text())
+    except (OSError, ValueError): return {}
+
+def _take_lock(out:Path) -> dict:
+    "Create `out/train.lock` (O_EXCL) for this process; a dead trainer's lock on this host is taken over with a warning."
+    lock = out / LOCK_FILE
+    me = dict(pid=os.getpid(), host=socket.gethostname(), started=time.strftime('%Y-%m-%d %H:%M:%S %z'), proc_start=_proc_start(os.getpid()))
+    for _ in range(3):
+        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            o = _read_lock(lock); who = f"pid {o.get('pid')} on {o.get('host')}, started {o.get('started')}"
+            if o.get('host') == me['host'] and o.get('pid') is not None and not _alive(o['pid'], o.get('proc_start')):
+                warnings.warn(f"{lock} was left by a trainer that is gone ({who}): taking the run over"); lock.unlink(missing_ok=True); continue
+            raise ValueError(f"{out} is being written by another trainer ({who}; {lock}): wait for it to finish, or train into another "
+                             f"--out. If no trainer runs there (e.g. it ran on another machine and was killed), delete {lock}") from None
+        with os.fdopen(fd, 'w') as fh: json.dump(me, fh)
+        return me
+    raise ValueError(f"could not take {lock}: other trainers keep taking it; train into another --out")
+
+@contextmanager
+def run_lock(out, # the run folder (created when missing; removed again if it is left empty)
+            ):
+    "Hold the run folder's lock while a trainer writes it: a second trainer into the same folder is refused, not interleaved."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file; a run is a folder: choose another --out")
+    made = not out.exists(); out.mkdir(parents=True, exist_ok=True)
+    me = _take_lock(out)
+    try: yield out / LOCK_FILE
+    finally:
+        if _read_lock(out / LOCK_FILE).get('pid') == me['pid']: (out / LOCK_FILE).unlink(missing_ok=True)
+        if made and not any(out.iterdir()): out.rmdir()   # a run that failed before writing anything leaves nothing
+
+def _locked(train_fn):
+    "Run `train_fn(data, out, ...)` holding `out`'s `run_lock` (in rank 0 of a DDP job; a parent that spawns the ranks leaves it to them)."
+    import functools, inspect
+    sig = inspect.signature(train_fn)
+    @functools.wraps(train_fn)
+    def run(*args, **kw):
+        a = sig.bind(*args, **kw).arguments
+        spawner = a.get('nproc', 1) > 1 and int(os.environ.get('WORLD_SIZE', '1')) <= 1
+        if spawner or int(os.environ.get('RANK', '0')) != 0: return train_fn(*args, **kw)
+        with run_lock(a['out']): return train_fn(*args, **kw)
+    return run
+
+def _check_threads(threads):
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be an integer >= 1 (--threads), got {threads!r}")
+
 # %% ../nbs/06_train.ipynb #8d936b00
+@_locked
 def train(data, # a `Fields` or a dataset path (NetCDF, .npy, .pt; see `open_fields`)
           out, # the run's folder: `last/`, `best/`, `log.csv`
           model:str|dict|ModelConfig|None=None, # architecture (a name from `ARCH_NAMES`, a dict or a config); None: 'slim', or the saved one when resuming
@@ -495,21 +593,24 @@ def train(data, # a `Fields` or a dataset path (NetCDF, .npy, .pt; see `open_fie
           device:str='cpu',
           nproc:int=1, # DDP processes on this machine (gloo on CPU); under `torchrun` the job's size is used instead
           progress:bool=True, # a tqdm bar with loss and throughput
+          trust_unhashed:bool=False, # accept an `init` checkpoint whose config records no weights hash (`load_checkpoint`)
           **model_overrides, # config fields to change, e.g. channels=(16, 32, 64, 64), target='v'
          ) -> TrainResult:
     "Train (or resume training) a diffusion model on the train split of `data`; returns where it left things."
+    _check_threads(threads)
     if nproc > 1 and int(os.environ.get('WORLD_SIZE', '1')) <= 1:
-        return _spawn(nproc, data, out, model, cfg, resume, weights_only, init, stop_after, threads, progress, model_overrides)
-    t_call = time.perf_counter()
+        return _spawn(nproc, data, out, model, cfg, resume, weights_only, init, stop_after, threads, progress, model_overrides, trust_unhashed)
+    t_call, raw = time.perf_counter(), data   # raw: as given; the GP kept beside the checkpoints is fitted on it (`_store_gp`)
     out = Path(out)
-    if threads: torch.set_num_threads(threads)
+    if threads is not None: torch.set_num_threads(threads)
     rank, world = _dist(device)
     mc, cfg, data, spe, total, sched, net, opt, ema, model, ocean, bank, eval_net, plan = _setup(
         data, out, model, cfg, resume, weights_only, init, device, rank, world, model_overrides)
-    step, best, best_step, history, wall, ema = _restore(plan, out, net, ema, opt, cfg, rank, init, device)
+    step, best, best_step, history, wall, ema = _restore(plan, out, net, ema, opt, cfg, rank, init, device, trust_unhashed)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         _log_rows(out / 'log.csv', step)
+        _store_gp(raw, out, cfg.seed, progress)
     tb = _tensorboard(out) if rank == 0 else None
     summary = lambda: dict(data=data.source, n_train=len(data.train), n_val=len(data.val), step=step, epoch=step // spe,
                            epochs=cfg.epochs, total_steps=total, best_val_loss=best if math.isfinite(best) else None, best_step=best_step,
@@ -534,7 +635,7 @@ def train(data, # a `Fields` or a dataset path (NetCDF, .npy, .pt; see `open_fie
         step += 1
         acc['loss'] += loss_sum; acc['gn'] += gn.item(); acc['n'] += 1; acc['samples'] += cfg.batch_size * cfg.accum
         bar.update(1)
-        epoch_end = step % spe == 0
+        epoch_end, new_best = step % spe == 0, False
         do_val = epoch_end or step == total or (cfg.val_every is not None and step % cfg.val_every == 0)
         if step % cfg.log_every == 0 or do_val:
             dt = time.perf_counter() - acc['t']; wall += dt
@@ -549,12 +650,11 @@ def train(data, # a `Fields` or a dataset path (NetCDF, .npy, .pt; see `open_fie
                 history.append(dict(epoch=round(step / spe, 3), step=step, lr=lr, seconds=round(wall, 1), **v))
                 if tb: tb.add_scalar('val/loss', v['val_loss'], step)
                 if progress and rank == 0: bar.write(f"epoch {step / spe:.2f}/{total / spe:.2f}: val loss {v['val_loss']:.5f} (t<100: {v['val_loss_t_lt_100']:.5f})")
-                if v['val_loss'] < best:
-                    best, best_step = v['val_loss'], step
-                    if rank == 0: save_checkpoint(out / 'best', eval_net, sched, data.standardizer, summary())
+                if v['val_loss'] < best: best, best_step, new_best = v['val_loss'], step, True
             if rank == 0: _write_log(out / 'log.csv', [row])
             acc = dict(loss=0., gn=0., n=0, t=time.perf_counter(), samples=0)
-        if epoch_end or step % cfg.ckpt_every == 0 or step == end: save_last()
+        if new_best or epoch_end or step % cfg.ckpt_every == 0 or step == end: save_last()
+        if new_best and rank == 0: save_checkpoint(out / 'best', eval_net, sched, data.standardizer, summary())   # after last/, which records it
     bar.close()
     if tb: tb.close()
     return TrainResult(out, step, step // spe, best, best_step, history, float(np.median(speeds)) if speeds else math.nan,
@@ -580,7 +680,7 @@ def _ddp_main(args_file:str):
         import torch.distributed as dist
         if dist.is_initialized(): dist.destroy_process_group()
 
-def _spawn(nproc, data, out, model, cfg, resume, weights_only, init, stop_after, threads, progress, model_overrides):
+def _spawn(nproc, data, out, model, cfg, resume, weights_only, init, stop_after, threads, progress, model_overrides, trust_unhashed=False):
     "Run `train` in `nproc` local processes (DDP over gloo), the way `torchrun --nproc_per_node` would; rank 0's result."
     import subprocess, tempfile
     t0 = time.perf_counter()
@@ -591,7 +691,7 @@ def _spawn(nproc, data, out, model, cfg, resume, weights_only, init, stop_after,
         args = dict(data=str(data), out=str(out), model=model.to_dict() if isinstance(model, ModelConfig) else model,
                     cfg=None if cfg is None else cfg.to_dict(), resume=resume, weights_only=weights_only,
                     init=None if init is None else str(init), stop_after=stop_after,
-                    threads=max(1, (threads or torch.get_num_threads()) // nproc), progress=progress,
+                    threads=max(1, (threads or torch.get_num_threads()) // nproc), progress=progress, trust_unhashed=trust_unhashed,
                     **{k: list(v) if isinstance(v, tuple) else v for k, v in model_overrides.items()})
         (Path(tmp) / 'args.json').write_text(json.dumps(args))
         env = dict(os.environ, MASTER_ADDR='127.0.0.1', MASTER_PORT=str(_free_port()), WORLD_SIZE=str(nproc))
