@@ -1,6 +1,7 @@
 """`diffkit evaluate --scheduler ADDR` against a Dask cluster started the way users start one: a scheduler and
-workers as separate processes, two fields per task. A worker killed mid-run loses only its in-flight fields; they are redone, and the
-results equal an uninterrupted run."""
+workers as separate processes, two fields per task, with GP hyperparameters from a file (`--gp-params`, shipped to the workers).
+A worker killed mid-run loses only its in-flight fields; they are redone, and the results (the GP's and the diffusion's) equal an
+uninterrupted local run with the same file."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
@@ -29,7 +30,14 @@ def _evaluate(out:Path, *extra) -> list:
 
 
 def _mse(out:Path) -> dict:
-    return {r['field']: r['mse'] for r in (json.loads(p.read_text()) for p in (out / 'fields').glob('*.json'))}
+    return {r['field']: (r['mse'], r['gp_mse']) for r in (json.loads(p.read_text()) for p in (out / 'fields').glob('*.json'))}
+
+
+def _gp_file(tmp_path:Path) -> Path:
+    "GP hyperparameters unlike the shipped ones (shorter length scales), as `diffkit gp fit` would write them."
+    from diffkit.gp import GPParams, default_gp_params, save_gp_params
+    d = default_gp_params()
+    return save_gp_params(GPParams(d.kernel, (200., 150.), d.outputscale, d.noise, d.mean), tmp_path / 'short.gp.json')
 
 
 @pytest.mark.slow
@@ -48,8 +56,8 @@ def test_cluster_with_a_killed_worker(tmp_path):
                                      '--dashboard-address', ':0', '--memory-limit', '0'],
                                     stdout=open(tmp_path / f'worker{k}.log', 'w'), stderr=subprocess.STDOUT, env=env, start_new_session=True)
                    for k in range(2)]
-        out = tmp_path / 'cluster'
-        run = subprocess.Popen(_evaluate(out, '--scheduler', address), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, gp_file = tmp_path / 'cluster', _gp_file(tmp_path)
+        run = subprocess.Popen(_evaluate(out, '--scheduler', address, '--gp-params', str(gp_file)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         t0 = time.time()
         while not (out / 'fields').exists() or len(list((out / 'fields').glob('*.json'))) < 1:   # the first field is done …
             assert run.poll() is None, run.stderr.read()
@@ -65,11 +73,17 @@ def test_cluster_with_a_killed_worker(tmp_path):
         summary = json.loads((out / 'summary.json').read_text())
         assert summary['memory']['max_worker_peak_rss_mb'] > 0 and summary['memory']['client_peak_rss_mb'] > 0
         assert len(summary['memory']['worker_peak_rss_mb']) >= 1
+        assert summary['gp_params'] == str(gp_file.resolve()) or Path(summary['gp_params']).name == gp_file.name, summary['gp_params']
     finally:
         _stop(*workers, sched)
     local = tmp_path / 'local'
-    subprocess.run(_evaluate(local, '--workers', '0'), check=True, capture_output=True, timeout=900,
+    subprocess.run(_evaluate(local, '--workers', '0', '--gp-params', str(gp_file)), check=True, capture_output=True, timeout=900,
                    env=dict(os.environ, OMP_NUM_THREADS='1'))   # one torch thread, as on the workers
     a, b = _mse(out), _mse(local)
     assert sorted(a) == sorted(b) == list(range(N))
-    assert a == b, (a, b)   # the redone fields equal an uninterrupted run, bit for bit
+    assert a == b, (a, b)   # the redone fields equal an uninterrupted run, bit for bit: the workers used the file's GP
+    shipped = tmp_path / 'shipped'
+    subprocess.run(_evaluate(shipped, '--workers', '0'), check=True, capture_output=True, timeout=900,
+                   env=dict(os.environ, OMP_NUM_THREADS='1'))
+    c = _mse(shipped)
+    assert sorted(c) == sorted(a) and all(c[k][1] != a[k][1] for k in c), (a, c)   # and that GP is not the shipped one
