@@ -313,9 +313,11 @@ def cmd_train(a):
         r = train(data, out, mc, cfg, resume=a.resume, weights_only=a.weights_only, init=a.init, stop_after=a.stop_after,
                   threads=a.threads, nproc=a.nproc, progress=not a.no_progress and not a.json, trust_unhashed=a.trust_unhashed)
     res = dict(out=str(out), best=str(out / 'best'), step=r.step, epochs=r.epochs, best_val_loss=r.best_val_loss, best_step=r.best_step,
-               val_loss=r.history[-1]['val_loss'] if r.history else None, samples_per_s=r.samples_per_s, seconds=round(r.seconds, 1))
+               val_loss=r.history[-1]['val_loss'] if r.history else None, samples_per_s=r.samples_per_s, seconds=round(r.seconds, 1),
+               gp_params=str(out / 'gp.json') if (out / 'gp.json').exists() else None)   # the GP fitted to this data, found by --checkpoint
     _emit(res, a.json, [f"trained {out}: {r.step} updates ({r.epochs} epochs), best val loss {r.best_val_loss:.5f} at update {r.best_step}",
-                        f"  {r.samples_per_s:.1f} samples/s; use the model with load_model('{out / 'best'}')"])
+                        f"  {r.samples_per_s:.1f} samples/s; use the model with load_model('{out / 'best'}')"]
+                       + ([f"  the GP baseline fitted to this data: {res['gp_params']} (inpaint/evaluate --checkpoint {out / 'best'} use it)"] if res['gp_params'] else []))
 
 # %% ../nbs/16_cli.ipynb #60e86da1
 def knob_args(q:argparse.ArgumentParser, # the subcommand's parser
