@@ -9,6 +9,12 @@
 #   bash run.sh train-defaults   make the demo data, fit the shipped baselines, train the two default models
 #                        (~1.5 h on 2 cores; resumable) and install them with their model card
 # The dashboard listens on 127.0.0.1 only; ADDRESS=0.0.0.0 bash run.sh opens it to the network (with a warning).
+#   Shared machine: PASSWORD=... bash run.sh asks every browser for that password (any user name); AUTH_FILE=users.json
+#   (a JSON object {"user": "password", ...}, read at start) asks for a user and its password. Logins are
+#   signed with COOKIE_SECRET (default: a new random one per start, so a restart logs everyone out).
+#   Limits (environment; see apps/README.md): DIFFKIT_MAX_UPLOAD_MB (32: upload size; the websocket's message limit
+#   follows it), DIFFKIT_MAX_DECODED_MB (256: an upload's velocities once read), DIFFKIT_MAX_RUN_COST (10000: network
+#   calls x ensemble members per run), DIFFKIT_GP_WORKERS (2: GP jobs at once), DIFFKIT_GP_THREADS (torch threads each).
 # Installs into ./.venv (it sees the system's packages, so an existing torch, e.g. a CUDA build, is kept).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -64,19 +70,54 @@ run_tests() {
   echo "test command took $((SECONDS - start)) s"
 }
 
+# The `panel serve` command of the dashboard, in SERVE (the arguments) and its environment (exported here).
+serve_command() {
+  local address=${ADDRESS:-127.0.0.1} port=${PORT:-5006} upload_mb=${DIFFKIT_MAX_UPLOAD_MB:-32} wsmax
+  # an upload travels as base64 in one websocket message: 4/3 of the upload limit, plus 1 MiB for the rest
+  wsmax=$(awk -v mb="$upload_mb" 'BEGIN { if (mb + 0 <= 0) exit 1; printf "%d", int(mb * 1e6 / 3 + 1) * 4 + 1048576 }') \
+    || { echo "run.sh: DIFFKIT_MAX_UPLOAD_MB must be a positive number of MB, got '$upload_mb'" >&2; exit 2; }
+  SERVE=(panel serve apps/inpaint.py --port "$port" --address "$address" --websocket-max-message-size "$wsmax")
+  if [ "$address" = 127.0.0.1 ] || [ "$address" = localhost ]; then
+    SERVE+=(--allow-websocket-origin="localhost:$port" --allow-websocket-origin="127.0.0.1:$port")
+  else
+    echo "run.sh: WARNING: serving on $address: anyone who can reach this machine can open sessions and run" >&2
+    echo "        models on it (set PASSWORD or AUTH_FILE on a shared machine); pass --allow-websocket-origin=HOST:$port" >&2
+    echo "        for other names you serve under" >&2
+    SERVE+=(--allow-websocket-origin="$(hostname):$port" --allow-websocket-origin="localhost:$port")
+    [ "$address" != 0.0.0.0 ] && SERVE+=(--allow-websocket-origin="$address:$port")
+  fi
+  # Basic auth: Panel reads its credentials file at each login, and takes the file's path as the password once the file
+  # is gone; so run.sh copies PASSWORD (never on the command line: ps shows that) or AUTH_FILE into a private file of its
+  # own under .venv, which lives exactly as long as the server.
+  local auth=
+  if [ -n "${PASSWORD:-}" ] && [ -n "${AUTH_FILE:-}" ]; then echo "run.sh: set PASSWORD or AUTH_FILE, not both" >&2; exit 2; fi
+  if [ -n "${PASSWORD:-}${AUTH_FILE:-}" ]; then
+    mkdir -p "$VENV"; auth="$PWD/$VENV/.diffkit-basic-auth.$$.json"; AUTH_TMP=$auth
+    (umask 077; PASSWORD="${PASSWORD:-}" AUTH_FILE="${AUTH_FILE:-}" "$PYTHON" -c '
+import json, os, sys
+pw, path = os.environ["PASSWORD"], os.environ["AUTH_FILE"]
+if path:
+    try: d = json.load(open(path))
+    except (OSError, ValueError) as e: sys.exit(f"run.sh: AUTH_FILE={path} could not be read as JSON: {e}")
+    if not (isinstance(d, dict) and d and all(isinstance(k, str) and isinstance(v, str) and v for k, v in d.items())):
+        sys.exit(f"run.sh: AUTH_FILE={path} must hold a JSON object of user names and non-empty passwords, e.g. {{\"ana\": \"...\"}}")
+sys.stdout.write(json.dumps(d if path else pw))' > "$auth") || { rm -f "$auth"; exit 2; }
+  fi
+  if [ -n "$auth" ]; then
+    SERVE+=(--basic-auth "$auth")
+    export PANEL_COOKIE_SECRET=${COOKIE_SECRET:-$("$PYTHON" -c 'import secrets; print(secrets.token_hex(32))')}
+  fi
+}
+
 main_job() {
   install
   export PATH="$PWD/$BIN:$PATH"
-  local address=${ADDRESS:-127.0.0.1} port=${PORT:-5006} origins=()
-  if [ "$address" = 127.0.0.1 ] || [ "$address" = localhost ]; then
-    origins=(--allow-websocket-origin="localhost:$port" --allow-websocket-origin="127.0.0.1:$port")
-  else
-    echo "run.sh: WARNING: serving on $address: anyone who can reach this machine can open sessions and run" >&2
-    echo "        models on it; pass --allow-websocket-origin=HOST:$port for the names you serve under" >&2
-    origins=(--allow-websocket-origin="$(hostname):$port" --allow-websocket-origin="localhost:$port")
-  fi
-  echo "run.sh: serving the dashboard: open http://localhost:$port/inpaint (Ctrl-C stops it)" >&2
-  panel serve apps/inpaint.py --port "$port" --address "$address" "${origins[@]}" "$@"
+  AUTH_TMP=
+  trap '[ -z "$AUTH_TMP" ] || rm -f "$AUTH_TMP"' EXIT   # the password file goes with the server
+  trap 'exit 143' TERM; trap 'exit 130' INT
+  serve_command
+  echo "run.sh: serving the dashboard: open http://localhost:${PORT:-5006}/inpaint (Ctrl-C stops it)${PASSWORD:+; it asks for the password}${AUTH_FILE:+; it asks for a user and password}" >&2
+  "${SERVE[@]}" "$@"
 }
 
 clean() {
@@ -136,6 +177,6 @@ case "${1:-main}" in
   demo) shift; demo "$@" ;;
   lab) shift; lab "$@" ;;
   main) [ $# -gt 0 ] && shift; main_job "$@" ;;
-  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) echo "run.sh: unknown command '$1' (use: main, demo, lab, test, install, clean, train-defaults)" >&2; exit 2 ;;
 esac

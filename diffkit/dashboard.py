@@ -127,7 +127,7 @@ class _Widgets:
         self.w_index = w.IntSlider.from_param(P.index, name='demo / file snapshot', css_classes=['dk-index'], width=260)
         self.w_time = pn.pane.Markdown(css_classes=['dk-time'], margin=(0, 10))
         self.w_goto = w.FloatInput(name='or go to the time (hours)', value=None, placeholder='e.g. 500', css_classes=['dk-goto'], width=260)
-        self.w_upload = w.FileInput(accept='.nc,.npy,.pt', css_classes=['dk-upload'], width=260)
+        self.w_upload = w.FileInput(accept='.nc', css_classes=['dk-upload'], width=260)   # NetCDF only (the session checks the bytes too)
         self.w_demo = w.Button(label='Back to the demo sample', css_classes=['dk-demo'], width=260)
         self.w_error = pn.pane.Alert('', alert_type='danger', visible=False, css_classes=['dk-error'], width=260)
         self.w_bg = w.RadioButtonGroup.from_param(P.background, css_classes=['dk-background'], width=260)
@@ -196,8 +196,11 @@ class _SessionToPage:
     def _show_knobs(self):
         s = self.session
         self.w_desc.object = s.description
-        try: cfg = s.config(); msg = f"{cfg.calls():,} network calls × {cfg.ensemble} member(s)"
-        except ValueError as e: cfg, msg = None, f"<span style='color:#b00'>{e}</span>"
+        try:
+            cfg = s.config(); msg = f"{cfg.calls():,} network calls × {cfg.ensemble} member(s)"
+            if cfg.cost() > s.max_cost: msg = f"<span class='dk-cost-over' style='color:#b00'>{html.escape(s.cost_message(cfg))}</span>"
+            else: msg += f" = {cfg.cost():,} of this server's {s.max_cost:,} per run"
+        except ValueError as e: cfg, msg = None, f"<span style='color:#b00'>{html.escape(str(e))}</span>"
         self.w_cost.object = f"<span class='dk-cost-text'>{msg}</span>"
         for name in ('t_refine', 'floor_refine', 'var_decay'): self.w_knobs[name].disabled = s.stages < 2
         self.w_knobs['guidance_scale'].disabled = cfg is not None and cfg.guidance == 'none'
@@ -344,10 +347,14 @@ class InpaintDashboard(_Figures, _Widgets, _SessionToPage, _PageToSession, _Live
         self._layout, self._finished = None, self.session.run_id
         self._show_field(); self._show_mask(); self._show_error(); self._show_knobs()
 
+    def _upload_note(self) -> str:
+        s = self.session
+        return f"Or upload a NetCDF file of surface currents (at most {s.max_upload_mb:g} MB, and {s.max_decoded_mb:g} MB once read):"
+
     def __panel__(self):
         if self._layout is not None: return self._layout
         side = pn.Column(
-            '### Field', self.w_index, self.w_goto, self.w_time, self.w_bg, 'Or upload a NetCDF file of surface currents:', self.w_upload, self.w_demo,
+            '### Field', self.w_index, self.w_goto, self.w_time, self.w_bg, self._upload_note(), self.w_upload, self.w_demo,
             '### Mask', self.w_spec, self.w_width, pn.Row(self.w_undo, self.w_clear), self.w_cov, self.w_dl_mask,
             '### Method', self.w_method, self.w_desc, pn.GridBox(*self.w_knobs.values(), ncols=2), self.w_cost,
             pn.Row(self.w_run, self.w_cancel), self.w_progress, self.w_error, width=300)

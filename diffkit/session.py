@@ -4,27 +4,32 @@
 
 # %% ../nbs/13_session.ipynb #724fe9ad
 from __future__ import annotations
-import io, json, os, tempfile, threading, time
+import hashlib, io, json, math, os, tempfile, threading, time
+from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError as FutureTimeout
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
 import param
 import torch
 
-from .data import Fields, load_demo_sample, open_fields, vorticity
+from .data import (Fields, GRID, U_NAMES, U_STANDARD_NAMES, V_NAMES, V_STANDARD_NAMES, load_demo_sample, open_fields,
+                          vorticity, _find_var)
 from .masks import mask_from_spec, stroke_mask, polygon_mask, box_mask, coverage
-from .methods import KNOBS, PRESETS, DEFAULT_METHOD, make_config, preset_knobs
+from .methods import KNOB, KNOBS, PRESETS, DEFAULT_METHOD, make_config, preset_knobs
 from .models import load_default
-from .gp import gp_inpaint
+from .gp import default_gp_params, gp_inpaint, gp_precompute
 from .inpaint import InpaintCancelled
 from .evaluate import run_and_score, result_dataset
 
 # %% auto #0
-__all__ = ['MASK_CHOICES', 'SHAPE_KINDS', 'MethodKnobs', 'shared_sample', 'shared_model', 'shape_mask', 'MaskEditor',
-           'knob_param', 'InpaintSession']
+__all__ = ['MAX_UPLOAD_MB', 'MAX_DECODED_MB', 'MAX_RUN_COST', 'GP_WORKERS', 'GP_THREADS', 'NETCDF_MAGIC', 'GP_POOL',
+           'MASK_CHOICES', 'SHAPE_KINDS', 'MethodKnobs', 'shared_sample', 'shared_model', 'env_number',
+           'websocket_max_message_size', 'check_upload', 'decoded_size', 'check_decoded', 'cost_advice', 'GPPool',
+           'gp_method', 'shape_mask', 'MaskEditor', 'knob_param', 'InpaintSession']
 
 # %% ../nbs/13_session.ipynb #5acab29d
-_SHARED, _SHARED_LOCK, _GP_LOCK = {}, threading.Lock(), threading.Lock()
+_SHARED, _SHARED_LOCK = {}, threading.Lock()
 
 def shared_sample() -> Fields:
     "The bundled demo sample, loaded once per process."
@@ -38,6 +43,162 @@ def shared_model(name:str='uncond'):
         key = 'model:' + name
         if key not in _SHARED: _SHARED[key] = load_default(name)
         return _SHARED[key]
+
+# %% ../nbs/13_session.ipynb #81ac1f7e
+def env_number(name:str, # an environment variable
+               default, # its value when the variable is unset or empty
+               kind:type=float, # int or float
+              ):
+    "A positive finite number from the environment, or a ValueError that names the variable."
+    raw = os.environ.get(name, '').strip()
+    if not raw: return default
+    try: v = kind(raw)
+    except ValueError: v = None
+    if v is None or not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a positive {'integer' if kind is int else 'number'}, got {raw!r}")
+    return v
+
+MAX_UPLOAD_MB = env_number('DIFFKIT_MAX_UPLOAD_MB', 32.)       # largest upload, MB
+MAX_DECODED_MB = env_number('DIFFKIT_MAX_DECODED_MB', 256.)    # largest memory an upload's velocities may take once read, MB
+MAX_RUN_COST = env_number('DIFFKIT_MAX_RUN_COST', 10_000, int) # largest run: network calls × ensemble members
+GP_WORKERS = env_number('DIFFKIT_GP_WORKERS', 2, int)          # GP jobs computing at once (all sessions of the process)
+GP_THREADS = env_number('DIFFKIT_GP_THREADS', max(1, (os.cpu_count() or 1) // GP_WORKERS), int)  # torch threads per GP job
+
+def websocket_max_message_size(max_upload_mb:float=MAX_UPLOAD_MB) -> int:
+    "Bytes for `panel serve --websocket-max-message-size`: an upload of `max_upload_mb` as base64, plus 1 MiB for the rest of the message."
+    return int(max_upload_mb * 1e6 / 3 + 1) * 4 + 2 ** 20   # as run.sh computes it
+
+# %% ../nbs/13_session.ipynb #57b0fa46
+NETCDF_MAGIC = (b'CDF\x01', b'CDF\x02', b'CDF\x05', b'\x89HDF\r\n\x1a\n')  # the first bytes of NetCDF classic, 64-bit offset, CDF-5 and NetCDF-4 files
+
+def _mb(n:float) -> str: return f"{n / 1e6:.3g} MB"
+_FEWER = "upload fewer snapshots, e.g. xr.open_dataset(path).isel(time=slice(0, 100)).to_netcdf('part.nc')"
+
+def check_upload(data, # the bytes of an uploaded file
+                 max_mb:float=MAX_UPLOAD_MB, # the upload limit, MB
+                ) -> bytes:
+    "The bytes of an upload if they are a NetCDF file within the size limit; otherwise a ValueError that says what to do."
+    if not isinstance(data, (bytes, bytearray, memoryview)): raise TypeError(f"an upload must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if not data: raise ValueError("the file is empty")
+    if len(data) > max_mb * 1e6:
+        raise ValueError(f"the file is {_mb(len(data))}, over this server's upload limit of {_mb(max_mb * 1e6)} (DIFFKIT_MAX_UPLOAD_MB); {_FEWER}")
+    if not data.startswith(NETCDF_MAGIC):
+        raise ValueError(f"it is not a NetCDF file (it starts with {data[:4]!r}, not b'CDF' or b'\\x89HDF'); the dashboard reads NetCDF "
+                         f"only: write arrays as NetCDF first, e.g. diffkit.data.save_fields(open_fields('x.npy', layout='NCHW'), 'x.nc')")
+    return data
+
+def decoded_size(path, # a NetCDF file
+                 grid:tuple=GRID, # the model grid the fields are put on
+                ) -> dict: # u, v (the variables), snapshots, read_mb (as decoded), grid_mb (on the model grid), total_mb
+    "The memory that reading a NetCDF file's velocities takes, from its header alone (no values are read)."
+    import xarray as xr
+    try: ds = xr.open_dataset(path)
+    except (OSError, ValueError) as e:   # truncated, or not NetCDF after all
+        raise ValueError(f"it could not be read as NetCDF ({str(e).replace(str(path), 'the file')}); is it complete?") from None
+    with ds:
+        un = _find_var(ds, None, U_STANDARD_NAMES, U_NAMES, 'eastward (u)')
+        vn = _find_var(ds, None, V_STANDARD_NAMES, V_NAMES, 'northward (v)')
+        U, V = ds[un], ds[vn]
+        n = math.prod(U.shape[:-2])                    # snapshots (1 for a 2-D field)
+        read = (U.size * U.dtype.itemsize + V.size * V.dtype.itemsize) / 1e6   # the dtypes after decoding (scale_factor → float)
+    kept = n * 2 * grid[0] * grid[1] * 4 / 1e6
+    return dict(u=un, v=vn, snapshots=n, read_mb=read, grid_mb=kept, total_mb=read + kept)
+
+def check_decoded(path, # a NetCDF file
+                  max_mb:float=MAX_DECODED_MB, # the decoded-size limit, MB
+                  grid:tuple=GRID):
+    "Refuse (ValueError) a NetCDF file whose velocities would take more than `max_mb` once read; returns `decoded_size`."
+    d = decoded_size(path, grid)
+    if d['total_mb'] > max_mb:
+        raise ValueError(f"its velocities would take {d['total_mb']:.4g} MB once read ({d['snapshots']:,} snapshots: {d['read_mb']:.4g} MB as "
+                         f"decoded, {d['grid_mb']:.4g} MB on the {grid[0]}×{grid[1]} model grid), over this server's limit of {max_mb:g} MB "
+                         f"(DIFFKIT_MAX_DECODED_MB); {_FEWER}")
+    return d
+
+# %% ../nbs/13_session.ipynb #7fdff634
+_COST_KNOBS = ('ensemble', 'resample', 'stages', 't_start', 't_refine')   # the knobs a run's cost grows with
+
+def cost_advice(method:str, # a preset name
+                values:dict, # knob values by name (`KNOBS`; others keep the preset's)
+                cap:int, # the largest allowed cost, field evaluations
+               ) -> str:
+    "Which knobs to lower, and to what, so that the run costs at most `cap` field evaluations."
+    cost = lambda v: make_config(method, **{k: x for k, x in v.items() if KNOB[k].config}).cost()
+    v, steps = dict(values), []
+    while cost(v) > cap:
+        lows = [(cost(dict(v, **{k: KNOB[k].bounds[0]})), k) for k in _COST_KNOBS if v.get(k, KNOB[k].bounds[0]) > KNOB[k].bounds[0]]
+        lows = [(c, k) for c, k in lows if c < cost(v)]
+        if not lows: break
+        _, k = min(lows)
+        lo, hi = KNOB[k].bounds[0], v[k] - 1
+        while lo < hi:                      # the largest value of k that fits, or its lowest
+            mid = (lo + hi + 1) // 2
+            if cost(dict(v, **{k: mid})) <= cap: lo = mid
+            else: hi = mid - 1
+        v[k] = lo; steps.append(f"{k} to {lo}")
+    if not steps: return "raise stride"
+    return "lower " + " and ".join(steps) + ('' if cost(v) <= cap else ", and raise stride")
+
+# %% ../nbs/13_session.ipynb #0b7eb61c
+class GPPool:
+    "A bounded pool for GP jobs: at most `workers` compute at once, and a key's (a session's) jobs run one after another."
+    def __init__(self, workers:int=GP_WORKERS, # jobs computing at once
+                 threads:int=GP_THREADS, # torch threads in each worker
+                ):
+        if int(workers) < 1 or int(threads) < 1: raise ValueError(f"workers and threads must be >= 1, got {workers} and {threads}")
+        self.workers, self.threads = int(workers), int(threads)
+        self._ex, self._lock, self._last = None, threading.Lock(), {}
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._ex is None: self._ex = ThreadPoolExecutor(self.workers, 'diffkit-gp', initializer=torch.set_num_threads, initargs=(self.threads,))
+            return self._ex
+    def submit(self, key, # who asks: its jobs never overlap each other
+               fn, *args, **kwargs) -> Future:
+        "Run `fn(*args, **kwargs)` in the pool once `key`'s last job has ended; cancelling the future before it starts skips it."
+        ex, out = self._executor(), Future()
+        def start(_=None):
+            if not out.set_running_or_notify_cancel(): return
+            try: inner = ex.submit(fn, *args, **kwargs)
+            except BaseException as e: out.set_exception(e); return
+            inner.add_done_callback(lambda f: out.set_exception(f.exception()) if f.exception() else out.set_result(f.result()))
+        def forget(f):
+            with self._lock:
+                if self._last.get(key) is f: del self._last[key]
+        with self._lock: prev, self._last[key] = self._last.get(key), out
+        out.add_done_callback(forget)
+        if prev is None: start()
+        else: prev.add_done_callback(start)
+        return out
+    def pending(self) -> int:
+        "Keys with a job not ended."
+        with self._lock: return len(self._last)
+
+GP_POOL = GPPool()   # the process's pool, shared by every session
+
+# %% ../nbs/13_session.ipynb #2bea61b0
+_PRECISION_LOCK = threading.Lock()   # held while `diffkit.gp`'s one-entry cache of the ocean-wide precision matrix is built or used
+
+def gp_method(params, # `GPParams`
+              ocean, known, # (H, W) water and observed cells
+             ) -> str:
+    "The solver `gp_inpaint` picks for this mask (`diffkit.gp`'s cost rule): 'precision' needs the ocean-wide precision matrix."
+    from diffkit import gp as G
+    oc = np.asarray(ocean, bool); kn = np.asarray(known, bool) & oc
+    n, N = int(kn.sum()), int(oc.sum())
+    return G._choose(params, SimpleNamespace(cells=range(N)), n, N - n, False, 'auto')
+
+def _gp_job(obs, ocean, known, x, y, params, how:str):
+    "One GP in a pool worker: the precision matrix first when the solver needs it (0 s when cached), then the solve."
+    if how == 'precision': gp_precompute(ocean, params, x=x, y=y)
+    return gp_inpaint(obs, ocean, known, params=params, x=x, y=y, method=how, cache=False)
+
+def _ready(fut:Future, cancel, what:str):
+    "The result of `fut`, or InpaintCancelled once `cancel` is set (a job that has not started is dropped)."
+    while True:
+        try: return fut.result(timeout=0.1)
+        except FutureTimeout:
+            if cancel.is_set(): fut.cancel(); raise InpaintCancelled(f"cancelled while {what}") from None
 
 # %% ../nbs/13_session.ipynb #3748482f
 MASK_CHOICES = ('none', 'transect', 'transect:col=64', 'auv:lawnmower', 'auv:walk:len=400', 'points:n=30',
@@ -163,17 +324,19 @@ class _FieldPart:
         "Show the snapshot nearest to `hours` (the fields' time axis); returns its index."
         self.index = int(np.argmin(np.abs(self._fields.time - float(hours))))
         return self.index
-    def load_file(self, data, # a path, or the bytes of an uploaded file
-                  name:str='upload.nc', # the file's name (its suffix says how to read bytes)
+    def load_file(self, data, # a path, or the bytes of an uploaded file (NetCDF only)
+                  name:str='upload.nc', # the file's name, for messages
                  ) -> bool: # True when the file was read; otherwise `error` says why and the field is unchanged
-        "Read a NetCDF (or .npy/.pt) file with the data layer; errors go to `error`, the session keeps working."
+        "Read a file with the data layer: bytes must be NetCDF within `max_upload_mb` and `max_decoded_mb`; errors go to `error`."
         tmp = None
         try:
-            if isinstance(data, (bytes, bytearray)):
-                if not data: raise ValueError("the file is empty")
-                fd, tmp = tempfile.mkstemp(suffix=Path(name).suffix or '.nc'); os.write(fd, bytes(data)); os.close(fd)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                data = check_upload(data, self.max_upload_mb)
+                fd, tmp = tempfile.mkstemp(suffix='.nc')       # always .nc: bytes are read as NetCDF, whatever the name says
+                with os.fdopen(fd, 'wb') as fh: fh.write(data)
                 path = tmp
             else: path, name = data, Path(data).name
+            if Path(path).suffix not in ('.npy', '.pt', '.pth'): check_decoded(path, self.max_decoded_mb, self._fields.grid)
             f = open_fields(path)
             if f.grid != self._fields.grid: raise ValueError(f"the field's grid {f.grid} is not the model grid {self._fields.grid}")
         except Exception as e:
@@ -250,6 +413,12 @@ class _RunPart:
         return make_config(self.method, **{k.name: getattr(self, k.name) for k in KNOBS if k.config})
     @property
     def description(self) -> str: return PRESETS[self.method].description
+    def cost_message(self, cfg=None) -> str:
+        "Why a run above `max_cost` is refused, and which knob to lower."
+        cfg = cfg or self.config()
+        return (f"this run costs {cfg.cost():,} field evaluations ({cfg.calls():,} network calls × {cfg.ensemble} member(s)), over this "
+                f"server's cap of {self.max_cost:,} per run (DIFFKIT_MAX_RUN_COST): "
+                + cost_advice(self.method, {k.name: getattr(self, k.name) for k in KNOBS if k.config}, self.max_cost))
     @property
     def run_id(self) -> int:
         "Counts the runs started (each run's frames and result belong to it alone)."
@@ -261,6 +430,7 @@ class _RunPart:
         if self.running: self.error = "a run is under way: wait for it or cancel it"; return False
         try:
             cfg = self.config()
+            if cfg.cost() > self.max_cost: raise ValueError(self.cost_message(cfg))
             if not self.known.any(): raise ValueError("the mask observes no ocean cell: draw or pick a mask first")
             if not (self.ocean.numpy() & ~self.known).any(): raise ValueError("the mask observes every ocean cell: nothing to fill")
             model = shared_model(cfg.model)
@@ -272,7 +442,7 @@ class _RunPart:
         self.frames, self.latest, self.scored, self.result, self.metrics, self.run_inputs = [], None, None, None, {}, inputs
         self._t_run = time.perf_counter()
         with param.parameterized.batch_call_watchers(self):
-            self.param.update(running=True, progress=0.0, error='', status='computing the GP …')
+            self.param.update(running=True, progress=0.0, error='', status='the GP …')
         self._thread = threading.Thread(target=self._work, args=(self._run_id, inputs, model, every, self._cancel),
                                         name=f'diffkit-inpaint-{id(self)}-{self._run_id}', daemon=True)
         self._thread.start()
@@ -304,12 +474,35 @@ class _WorkPart:
         self.progress = min(1.0, fr.call / max(fr.n_calls, 1))
         self.status = f"stage {fr.stage}/{fr.n_stages} · t = {fr.t} · call {fr.call}/{fr.n_calls} · {now:.1f} s · about {left:.0f} s left"
 
+    def _gp(self, inp:dict, cancel):
+        "The run's GP: the session's last one for the same field and mask, else a job in `GP_POOL` (the precision form under `_PRECISION_LOCK`)."
+        obs = inp['uv'].masked_fill(~inp['known'], 0.).nan_to_num(0.)
+        params = default_gp_params()
+        key = hashlib.sha1(b''.join(np.ascontiguousarray(np.asarray(a)).tobytes() for a in
+                                    (obs, inp['ocean'], inp['known'], inp['x'], inp['y'])) + params.key().encode()).hexdigest()
+        if self._gp_memo is not None and self._gp_memo[0] == key: return self._gp_memo[1]
+        how = gp_method(params, inp['ocean'], inp['known'])
+        if how == 'precision':
+            if not _PRECISION_LOCK.acquire(blocking=False):
+                self.status = "waiting for the GP's ocean-wide matrix (another session is building or using it) …"
+                while not _PRECISION_LOCK.acquire(timeout=0.1):
+                    if cancel.is_set(): raise InpaintCancelled("cancelled while waiting for the GP")
+        try:
+            if GP_POOL.pending() >= GP_POOL.workers: self.status = f"waiting for a free GP worker ({GP_POOL.workers} busy) …"
+            fut = GP_POOL.submit(self, _gp_job, obs, inp['ocean'], inp['known'], inp['x'], inp['y'], params, how)
+        except BaseException:
+            if how == 'precision': _PRECISION_LOCK.release()
+            raise
+        if how == 'precision': fut.add_done_callback(lambda f: _PRECISION_LOCK.release())
+        gp = _ready(fut, cancel, 'the GP was computed (it finishes in the background)')
+        self._gp_memo = (key, gp)
+        return gp
+
     def _work(self, run_id:int, inp:dict, model, every:int, cancel):
-        "The worker thread: the GP (its caches are shared, hence the lock), then `run_and_score`, then the result."
+        "The worker thread: the GP (through the shared pool), then `run_and_score`, then the result."
         t0 = time.perf_counter()
         try:
-            obs = inp['uv'].masked_fill(~inp['known'], 0.).nan_to_num(0.)
-            with _GP_LOCK: gp = gp_inpaint(obs, inp['ocean'], inp['known'], x=inp['x'], y=inp['y'])
+            gp = self._gp(inp, cancel)
             if cancel.is_set(): raise InpaintCancelled("cancelled before the first network call")
             self.status = f"GP ready ({gp.seconds:.2f} s); denoising from the {inp['config'].prior} prior …"
             sc = run_and_score(inp['uv'], inp['ocean'], inp['known'], inp['config'], model, inp['seed'], gp=gp,
@@ -353,11 +546,14 @@ class InpaintSession(_FieldPart, _MaskPart, _RunPart, _WorkPart, MethodKnobs):
     error = param.String(default='', doc="the last error a user should see ('' = none)")
     max_frames = param.Integer(default=120, bounds=(2, None), doc="trajectory frames kept for replay")
     frame_interval = param.Number(default=0.2, bounds=(0, None), doc="seconds between kept frames (plus stage ends)")
+    max_upload_mb = param.Number(default=MAX_UPLOAD_MB, bounds=(0, None), doc="largest upload, MB (DIFFKIT_MAX_UPLOAD_MB)")
+    max_decoded_mb = param.Number(default=MAX_DECODED_MB, bounds=(0, None), doc="largest memory a file's velocities may take once read, MB (DIFFKIT_MAX_DECODED_MB)")
+    max_cost = param.Integer(default=MAX_RUN_COST, bounds=(1, None), doc="largest run: network calls × ensemble members (DIFFKIT_MAX_RUN_COST)")
 
     def __init__(self, fields:Fields|None=None, **params):
         super().__init__(**params)
         self._fields, self._file_name = fields if fields is not None else shared_sample(), ''
-        self._thread, self._cancel, self._run_id, self._t_run = None, threading.Event(), 0, None
+        self._thread, self._cancel, self._run_id, self._t_run, self._gp_memo = None, threading.Event(), 0, None, None
         self.frames, self.latest, self.scored, self.result, self.metrics, self.run_inputs = [], None, None, None, {}, None
         self.param.update(**{k: v for k, v in preset_knobs(self.method).items() if k not in params})
         self.editor = MaskEditor(self.ocean)

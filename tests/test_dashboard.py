@@ -5,11 +5,11 @@ test-artifacts/ (not committed).
 Needs /usr/bin/chromium (`apt-get update && apt-get install -y chromium`); without it these tests fail, loudly.
 The session model's logic is tested without a browser in nbs/13_session.ipynb, the view in nbs/14_dashboard.ipynb.
 """
-import io, sys, time
+import asyncio, concurrent.futures, io, json, os, re, sys, time, urllib.parse, urllib.request
 
 import pytest
 
-from servers import ART, free_port, served
+from servers import ART, ROOT, free_port, served
 
 pytestmark = pytest.mark.slow
 SMALL = dict(method='adaptive', t_start=20, resample=1)   # 20 network calls: a second or two on 2 CPU cores
@@ -21,13 +21,19 @@ FIND = """(cls) => { const go = (root) => { const e = root.querySelector('.' + c
 TXT = f"(cls) => ({FIND})(cls)?.innerText ?? ''"   # the text of the element with that class (Panel panes: use inner spans)
 
 
+UPLOAD_MB = 0.2   # the test server's upload limit (DIFFKIT_MAX_UPLOAD_MB): small, so that an oversized upload is quick to send
+
+
+def run_sh_env(port, **more) -> dict:
+    "The environment for `bash run.sh` in these tests: localhost, this port, no login, a small upload limit (others: defaults)."
+    return dict(dict(PORT=str(port), ADDRESS='127.0.0.1', PASSWORD='', AUTH_FILE='', DIFFKIT_MAX_UPLOAD_MB=str(UPLOAD_MB)), **more)
+
+
 @pytest.fixture(scope='module')
 def server():
-    "`panel serve apps/inpaint.py` on a free localhost port; its log goes to test-artifacts/panel_serve.log."
+    "The dashboard as users start it (`bash run.sh`: its origins, websocket limit and auth flags) on a free localhost port; log in test-artifacts/."
     port = free_port()
-    cmd = [sys.executable, '-m', 'panel', 'serve', 'apps/inpaint.py', '--port', str(port), '--address', '127.0.0.1',
-           f'--allow-websocket-origin=127.0.0.1:{port}']
-    with served(cmd, f'http://127.0.0.1:{port}/inpaint', 'panel_serve.log') as url: yield url
+    with served(['bash', 'run.sh'], f'http://127.0.0.1:{port}/inpaint', 'panel_serve.log', env=run_sh_env(port)) as url: yield url
 
 
 def open_page(browser, url):
@@ -178,3 +184,118 @@ def test_bad_upload_shows_error_and_app_keeps_working(server, browser):
     run_and_wait(page)
     assert frames_shown(page) >= 1
     page.context.close()
+
+
+def ws_handshake(url, origin, page_cookie=None, ws_cookie=None) -> str:
+    "Open the page's websocket (/ws, with the session token of a page fetched now) sending this Origin: '101 …' when accepted, else the HTTP status."
+    from tornado.httpclient import HTTPClientError, HTTPRequest
+    from tornado.websocket import websocket_connect
+    req = urllib.request.Request(url, headers={'Cookie': page_cookie} if page_cookie else {})
+    token = re.search(r'"token":"([^"]+)"', urllib.request.urlopen(req, timeout=60).read().decode()).group(1)
+    async def go():
+        try:
+            c = await websocket_connect(HTTPRequest(url.replace('http://', 'ws://') + '/ws',
+                                                    headers={'Origin': origin, **({'Cookie': ws_cookie} if ws_cookie else {})}),
+                                        subprotocols=['bokeh', token])
+            first = await c.read_message(); c.close()
+            return f"101, first message {'received' if first else 'none: closed'}"
+        except HTTPClientError as e: return f"{e.code} {e.message}"
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:   # a thread of its own: Playwright's sync API holds this thread's event loop
+        return ex.submit(lambda: asyncio.run(go())).result(120)
+
+
+def test_foreign_origin_refused(server):
+    "run.sh allows the origins it serves under (localhost and 127.0.0.1 on its port) and refuses others."
+    port = urllib.parse.urlsplit(server).port
+    for ok in (f'http://127.0.0.1:{port}', f'http://localhost:{port}'):
+        assert ws_handshake(server, ok) == '101, first message received', ok
+    for foreign in ('http://evil.example', f'http://127.0.0.1:{port + 1}', 'null'):
+        assert ws_handshake(server, foreign) == '403 Forbidden', foreign
+
+
+def bomb_nc() -> bytes:
+    "A small compressed NetCDF of 4,000 snapshots of zero currents: 394 MB once read."
+    import tempfile, netCDF4, numpy as np
+    with tempfile.TemporaryDirectory() as d:
+        with netCDF4.Dataset(f'{d}/bomb.nc', 'w') as ds:
+            for dim, n in (('time', 4000), ('y', 44), ('x', 94)): ds.createDimension(dim, n)
+            for name in ('u', 'v'):
+                var = ds.createVariable(name, 'f4', ('time', 'y', 'x'), zlib=True, complevel=9, chunksizes=(500, 44, 94))
+                var.units = 'm/s'
+                for t in range(0, 4000, 500): var[t:t + 500] = np.zeros((500, 44, 94), np.float32)
+        return open(f'{d}/bomb.nc', 'rb').read()
+
+
+def test_oversized_upload_refused_while_another_session_runs(server, browser):
+    a, b = open_page(browser, server), open_page(browser, server)
+    set_knobs(b, **SMALL)
+    b.locator('.dk-run button').click()                     # page b runs while page a uploads
+    big = b'CDF\x01' + bytes(int(UPLOAD_MB * 1e6))          # over the upload limit, under the websocket's message limit
+    a.locator('.dk-upload input[type=file]').set_input_files(files=[{'name': 'big.nc', 'mimeType': 'application/x-netcdf', 'buffer': big}])
+    a.wait_for_function(f"() => ({TXT})('dk-error-text').includes(\"over this server's upload limit of {UPLOAD_MB:g} MB\")", timeout=30_000)
+    a.screenshot(path=str(ART / 'dashboard_upload_too_big.png'), full_page=True)
+    bomb = bomb_nc()
+    assert len(bomb) < UPLOAD_MB * 1e6, len(bomb)
+    a.locator('.dk-upload input[type=file]').set_input_files(files=[{'name': 'bomb.nc', 'mimeType': 'application/x-netcdf', 'buffer': bomb}])
+    a.wait_for_function(f"() => ({TXT})('dk-error-text').includes('DIFFKIT_MAX_DECODED_MB')", timeout=30_000)
+    assert 'Could not load bomb.nc: its velocities would take' in text(a, 'dk-error-text')
+    b.wait_for_function(f"() => ({FIND})('dk-metrics-table') !== null", timeout=120_000)
+    assert frames_shown(b) >= 1 and 'gap MSE ratio vs GP' in text(b, 'dk-metrics-body')
+    # the cost cap, in the page: announced in the cost line, refused on Run with the same message
+    set_knobs(a, method='ensemble', ensemble=64)
+    a.wait_for_function(f"() => ({TXT})('dk-cost-text').includes('lower ensemble to')", timeout=15_000)
+    a.locator('.dk-run button').click()
+    a.wait_for_function(f"() => ({TXT})('dk-error-text').includes('DIFFKIT_MAX_RUN_COST')", timeout=15_000)
+    assert '104,000 field evaluations' in text(a, 'dk-error-text')
+    a.screenshot(path=str(ART / 'dashboard_cost_cap.png'), full_page=True)
+    set_knobs(a, **SMALL)                                  # page a still works after all three refusals
+    run_and_wait(a)
+    a.context.close(); b.context.close()
+
+
+@pytest.mark.parametrize('mode', ['PASSWORD', 'AUTH_FILE'])
+def test_login_opt_in(mode, tmp_path):
+    "PASSWORD=... or AUTH_FILE=users.json bash run.sh: the page and its websocket need the login; no password on the command line."
+    import http.cookiejar, subprocess
+    port, pw = free_port(), 'Tide-Pool 7!'
+    users = tmp_path / 'users.json'
+    users.write_text(json.dumps({'ana': pw}))
+    env = run_sh_env(port, COOKIE_SECRET='0123456789abcdef' * 4, **({'PASSWORD': pw} if mode == 'PASSWORD' else {'AUTH_FILE': str(users)}))
+    user_name = 'anyone' if mode == 'PASSWORD' else 'ana'
+    before = set((ROOT / '.venv').glob('.diffkit-basic-auth.*.json'))
+    with served(['bash', 'run.sh'], f'http://127.0.0.1:{port}/login', f'panel_serve_{mode.lower()}.log', env=env):
+        url, login = f'http://127.0.0.1:{port}/inpaint', f'http://127.0.0.1:{port}/login'
+        (made,) = set((ROOT / '.venv').glob('.diffkit-basic-auth.*.json')) - before   # run.sh's private copy, while it serves
+        assert made.stat().st_mode & 0o077 == 0 and json.loads(made.read_text()) == (pw if mode == 'PASSWORD' else {'ana': pw})
+        users.unlink()                  # the user's file may go: Panel reads run.sh's copy (without it, the path would be the password)
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k): return None
+        try: urllib.request.build_opener(NoRedirect).open(url, timeout=30); assert False, "the page opened without a login"
+        except urllib.error.HTTPError as e: assert e.code == 302 and '/login' in e.headers['Location'], (e.code, e.headers)
+        jar = http.cookiejar.CookieJar()
+        browser_like = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        post = lambda u, p: browser_like.open(login, data=urllib.parse.urlencode(dict(username=u, password=p)).encode(), timeout=30).url
+        for u, guess in ((user_name, 'tide-pool 7!'), (user_name, 'wrong'), (user_name, str(users)), (user_name, str(made))):
+            assert 'error=' in post(u, guess), guess  # compared exactly (case too); neither path is a password
+        if mode == 'AUTH_FILE': assert 'error=' in post('bob', pw)   # a user not in the file
+        assert 'error=' not in post(user_name, pw)
+        assert browser_like.open(url, timeout=60).status == 200
+        cookie, origin = '; '.join(f'{c.name}={c.value}' for c in jar), f'http://127.0.0.1:{port}'
+        assert ws_handshake(url, origin, cookie, ws_cookie=cookie) == '101, first message received'
+        assert ws_handshake(url, origin, cookie) != '101, first message received'   # a page's token without the login
+        ps = subprocess.run(['ps', '-eww', '-o', 'args='], capture_output=True, text=True).stdout
+        assert pw not in ps and f'--basic-auth {made}' in ps
+    assert set((ROOT / '.venv').glob('.diffkit-basic-auth.*.json')) == before, "the password file outlived the server"
+
+
+@pytest.mark.parametrize('env, message', [
+    (dict(PASSWORD='x', AUTH_FILE='users.json'), 'set PASSWORD or AUTH_FILE, not both'),
+    (dict(AUTH_FILE='/nonexistent/users.json'), 'could not be read as JSON'),
+    (dict(AUTH_FILE='run.sh'), 'could not be read as JSON'),
+    (dict(DIFFKIT_MAX_UPLOAD_MB='lots'), "DIFFKIT_MAX_UPLOAD_MB must be a positive number of MB, got 'lots'"),
+])
+def test_run_sh_refuses_bad_settings(env, message):
+    import subprocess
+    r = subprocess.run(['bash', 'run.sh'], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, **run_sh_env(free_port()), **env})
+    assert r.returncode == 2 and message in r.stderr, (r.returncode, r.stderr[-2000:])
