@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_gp.ipynb #397ee72f
 from __future__ import annotations
-import functools, hashlib, json, math, os, time, warnings
+import functools, hashlib, json, math, os, threading, time, warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,13 +212,26 @@ class _Grid:
 _GRIDS = OrderedDict()
 
 # %% ../nbs/07_gp.ipynb #07831c74
+_CACHE_LOCK = threading.Lock()   # the caches are shared by threads (the dashboard's sessions): each lookup and insert holds it, no build does
+
+def _lru_get(cache:OrderedDict, key):
+    "The cached value (now the most recent), or None."
+    with _CACHE_LOCK:
+        if key not in cache: return None
+        cache.move_to_end(key); return cache[key]
+
+def _lru_put(cache:OrderedDict, key, value, size:int):
+    "Cache `value`, keeping the `size` most recent entries; returns `value`."
+    with _CACHE_LOCK:
+        cache[key] = value; cache.move_to_end(key)
+        while len(cache) > size: cache.popitem(last=False)
+    return value
+
 def _grid(ocean:np.ndarray, x:np.ndarray, y:np.ndarray) -> _Grid:
     "The (cached) `_Grid` of an ocean mask and its coordinates."
     g = _Grid(ocean, x, y)
-    if g.key in _GRIDS: _GRIDS.move_to_end(g.key); return _GRIDS[g.key]
-    _GRIDS[g.key] = g
-    while len(_GRIDS) > 4: _GRIDS.popitem(last=False)
-    return g
+    cached = _lru_get(_GRIDS, g.key)
+    return _lru_put(_GRIDS, g.key, g, 4) if cached is None else cached
 
 # %% ../nbs/07_gp.ipynb #6b2f9aee
 def _cholesky(A:torch.Tensor, name:str='field', what:str='covariance', tries:int=5) -> torch.Tensor:
@@ -275,12 +288,9 @@ _PLANS, _PRECISIONS = OrderedDict(), OrderedDict()
 def gp_cache_clear(precision:bool=True, # also drop the ocean-wide precision matrices
                   ):
     "Forget the cached per-mask factorisations (and the ocean-wide precision matrices)."
-    _PLANS.clear()
-    if precision: _PRECISIONS.clear()
-
-def _lru_put(cache:OrderedDict, key, value, size:int):
-    cache[key] = value; cache.move_to_end(key)
-    while len(cache) > size: cache.popitem(last=False)
+    with _CACHE_LOCK:
+        _PLANS.clear()
+        if precision: _PRECISIONS.clear()
 
 def _plan_covariance(g:_Grid, p:GPParams, known:np.ndarray, targets:np.ndarray, latent:bool, name:str):
     "Factorise the known-cell covariance; posterior variance at `targets` (flat cell indices)."
@@ -300,8 +310,8 @@ def _mean_covariance(plan, p:GPParams, g:_Grid, yk:torch.Tensor) -> torch.Tensor
 def _precision(g:_Grid, p:GPParams, name:str='field') -> torch.Tensor:
     "P = (K + τ²I)⁻¹ over all ocean cells, (C, N, N) float64; cached (one at a time: it is big)."
     key = (g.key, p.key())
-    if key in _PRECISIONS: _PRECISIONS.move_to_end(key); return _PRECISIONS[key]
-    _PRECISIONS.clear()                                        # free the old one before building the new one
+    if (P := _lru_get(_PRECISIONS, key)) is not None: return P
+    with _CACHE_LOCK: _PRECISIONS.clear()                      # free the old one before building the new one
     S = g.cov(p, g.cells, g.cells)
     S.diagonal(dim1=-2, dim2=-1).add_(_consts(p, p.noise, len(g.cells)))
     L = _cholesky(S, name, 'ocean-wide covariance'); del S
@@ -733,13 +743,12 @@ def gp_inpaint(uv, # (2, H, W) m/s, NaN on land; gap values are ignored
         else:
             how = _choose(params, g, n_known, len(targets), not composite, method, precompute=not fit_per_field)
             key = (g.key, params.key(), how, composite, hashlib.sha1(kn.tobytes()).hexdigest())
-            plan = _PLANS.get(key) if cache else None
+            plan = _lru_get(_PLANS, key) if cache else None
             cached = plan is not None
             if plan is None:
                 plan = (_plan_precision(g, params, kidx, targets, name) if how == 'precision' else
                         _plan_covariance(g, params, kidx, targets, not composite, name))
                 if cache: _lru_put(_PLANS, key, plan, 4)
-            else: _PLANS.move_to_end(key)
             m = (_mean_precision if how == 'precision' else _mean_covariance)(plan, params, g, yk)
             v = plan.var
         mean[:, targets], var[:, targets] = m + mu, v
