@@ -12,7 +12,8 @@ from .methods import KNOBS, PRESETS, PRIORS, DEFAULT_METHOD, make_config
 
 # %% auto #0
 __all__ = ['CLIError', 'cmd_data_demo', 'cmd_data_info', 'cmd_data_sample', 'cmd_gp', 'cmd_bench', 'cmd_gp_fit', 'cmd_demo',
-           'cmd_train', 'knob_args', 'cmd_inpaint', 'cmd_evaluate', 'cmd_baselines_fit', 'build_parser', 'main']
+           'cmd_train', 'knob_args', 'cmd_inpaint', 'cmd_evaluate', 'cmd_baselines_fit', 'cmd_plan', 'build_parser',
+           'main']
 
 # %% ../nbs/16_cli.ipynb #5747b8da
 class CLIError(Exception):
@@ -622,6 +623,33 @@ def _add_data_baselines(sub):
     bf.add_argument('--overwrite', action='store_true', help='replace baselines already in --out')
     _common(bf).set_defaults(func=cmd_baselines_fit)
 
+# %% ../nbs/16_cli.ipynb #addplan0
+def cmd_plan(a):
+    from diffkit.survey import cmd_plan as run   # torch only when the command runs
+    run(a)
+
+def _add_plan(sub):
+    "`diffkit plan`: where the AUV should go next (the body is `diffkit.survey.cmd_plan`)."
+    q = sub.add_parser('plan', help='propose the next straight AUV legs for one field (expected reduction of the gap error)',
+                       description='Score straight AUV legs by the expected drop of the gap MSE, from the variance of a diffusion '
+                                   'ensemble, of the GP or of EOF-OI, and print the best legs, one after the other.')
+    q.add_argument('--data', help='a dataset (.nc); default: the bundled demo sample')
+    q.add_argument('--split', default='test', choices=['train', 'val', 'test'], help='split of --data to index (default test)')
+    q.add_argument('--index', type=int, default=0, help='which field (default 0)')
+    q.add_argument('--mask', default='transect', help='what is observed so far, a mask SPEC (default transect)')
+    q.add_argument('--legs', type=_at_least(1), default=1, help='legs to propose, one after the other (default 1)')
+    q.add_argument('--length', type=float, default=2000., help='leg length, metres (default 2000)')
+    q.add_argument('--start', help='ROW,COL of the vehicle: legs start there and chain end to start (default: anywhere)')
+    q.add_argument('--planner', default='ensemble', choices=['ensemble', 'gp', 'eof'], help='variance map: diffusion ensemble, GP or EOF-OI (default ensemble)')
+    q.add_argument('--score', default='sum', choices=['sum', 'conditional'], help="sum: the variance the leg observes; conditional: the members' rank-N update (ensemble only)")
+    q.add_argument('--members', type=int, default=8, help='ensemble members (default 8)')
+    q.add_argument('--headings', type=_at_least(1), default=8, help='headings tried from each start (default 8)')
+    q.add_argument('--spacing', type=_at_least(1), default=6, help="cells between the 'anywhere' starts (default 6)")
+    q.add_argument('--baselines', help='a folder of fitted baselines (default: the shipped ones, where they fit the grid)')
+    q.add_argument('--seed', type=int, default=0, help='seed of a random mask and of the ensemble (default 0)')
+    _common(q).set_defaults(func=cmd_plan)
+
+
 # %% ../nbs/16_cli.ipynb #a69bcd56
 def build_parser() -> argparse.ArgumentParser:
     "The `diffkit` argument parser with all subcommands."
@@ -630,7 +658,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog='Run `diffkit COMMAND --help` for the options of a command.')
     p.add_argument('--version', action='version', version=f'diffkit {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    for add in (_add_simple, _add_train, _add_inpaint_evaluate, _add_data_baselines): add(sub)
+    for add in (_add_simple, _add_train, _add_inpaint_evaluate, _add_data_baselines, _add_plan): add(sub)
     return p
 
 # %% ../nbs/16_cli.ipynb #6e7a0ab2

@@ -13,7 +13,7 @@ from .data import divergence, vorticity, as_mask
 
 # %% auto #0
 __all__ = ['gap_mse', 'gap_rmse', 'ratio_vs_gp', 'divergence_error', 'vorticity_error', 'ke_spectrum', 'spectrum_error',
-           'crps_ensemble', 'spread_error', 'spread_error_curve', 'field_metrics', 'summarise']
+           'crps_ensemble', 'spread_error', 'spread_error_curve', 'interval_coverage', 'field_metrics', 'summarise']
 
 # %% ../nbs/03_metrics.ipynb #580ff6a7
 def _tensor(a) -> torch.Tensor:
@@ -196,6 +196,24 @@ def spread_error_curve(members, # (N, 2, H, W) ensemble (or (B, N, 2, H, W), poo
     chunks = torch.tensor_split(v.argsort(), bins)
     return dict(spread=torch.stack([v[c].mean().sqrt() for c in chunks]), rmse=torch.stack([e[c].mean().sqrt() for c in chunks]),
                 count=torch.tensor([len(c) for c in chunks]))
+
+# %% ../nbs/03_metrics.ipynb #7745a721
+def interval_coverage(mean, # (2, H, W) or (B, 2, H, W) predictive mean, m/s
+                      var, # same shape: predictive variance, (m/s)² (a GP's `var`, or `members.var(0)` of an ensemble)
+                      truth, # same shape, m/s
+                      gap, # (H, W) or (B, H, W) cells to score
+                      z:float=2., # half-width of the interval in standard deviations
+                     ): # float (or (B,) tensor) in [0, 1]
+    "Share of gap values (u and v) whose error |mean − truth| lies within ± z·√var."
+    p, t = _pair(mean, truth)
+    v = _tensor(var)
+    if v.shape != p.shape: raise ValueError(f"var must have the shape of mean {tuple(p.shape)}, got {tuple(v.shape)}")
+    if not (isinstance(z, (int, float)) and z > 0 and math.isfinite(z)): raise ValueError(f"z must be a positive number, got {z!r}")
+    g = _mask(gap, 'gap', p).unsqueeze(-3)
+    _check_finite(p, g, 'mean'); _check_finite(t, g, 'truth'); _check_finite(v, g, 'var')
+    if (torch.where(g.expand_as(v), v, 0.) < 0).any(): raise ValueError("var has negative values in the gap: pass a variance ((m/s)²), not a difference")
+    inside = ((p - t).abs() <= z * v.clamp_min(0).sqrt()).double()
+    return _out(_masked_mean(inside, g, (-3, -2, -1)))
 
 # %% ../nbs/03_metrics.ipynb #90a10952
 def field_metrics(pred, # (2, H, W) filled field, m/s (known cells = observations)
