@@ -405,6 +405,8 @@ def _filler(fill, oc, baselines, gp_params, x, y):
     if fill == 'gp': return lambda uv, ocean, known: gp_inpaint(uv.masked_fill(~known, 0.).nan_to_num(0.), ocean, known, params=gp_params, x=x, y=y)
     raise ValueError(f"fill must be one of {FILLS} or a function (uv, ocean, known) -> result with .mean, got {fill!r}")
 
+
+# %% ../nbs/18_survey.ipynb #surveysplit0
 @dataclass(eq=False)
 class SurveyStudy:
     "The sequential survey of several fields: one row per field, arm and leg (leg 0 = the transect alone)."
@@ -473,6 +475,8 @@ class SurveyStudy:
         ax.set_title(f"median over {self.n} fields", fontsize=10); ax.legend(fontsize=8); ax.tick_params(labelsize=8)
         return fig
 
+
+# %% ../nbs/18_survey.ipynb #surveysplit1
 def survey_study(fields, # (n, 2, H, W) true fields, m/s, NaN on land (or `Fields`: its uv, ocean and coordinates)
                  ocean=None, # (H, W) water cells (taken from `Fields`)
                  legs:int=3, # legs added to the transect
