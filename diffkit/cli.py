@@ -11,9 +11,9 @@ from . import __version__
 from .methods import KNOBS, PRESETS, PRIORS, DEFAULT_METHOD, make_config
 
 # %% auto #0
-__all__ = ['CLIError', 'cmd_data_demo', 'cmd_data_info', 'cmd_data_sample', 'cmd_gp', 'cmd_bench', 'cmd_gp_fit', 'cmd_demo',
-           'cmd_train', 'knob_args', 'cmd_inpaint', 'cmd_evaluate', 'cmd_baselines_fit', 'cmd_plan', 'build_parser',
-           'main']
+__all__ = ['CLIError', 'cmd_data_demo', 'cmd_data_info', 'cmd_data_import', 'cmd_data_sample', 'cmd_gp', 'cmd_bench',
+           'cmd_gp_fit', 'cmd_demo', 'cmd_train', 'knob_args', 'cmd_inpaint', 'cmd_evaluate', 'cmd_baselines_fit',
+           'cmd_plan', 'build_parser', 'main']
 
 # %% ../nbs/16_cli.ipynb #5747b8da
 class CLIError(Exception):
@@ -54,13 +54,49 @@ def cmd_data_demo(a):
     res = dict(path=str(path), seconds=round(secs, 2), **summary)
     _emit(res, a.json, [f"demo dataset: {path} ({secs:.1f} s)"] + _kv({k: v for k, v in res.items() if k not in ('path', 'seconds')}))
 
+def _import_hint(path, err) -> str:
+    "The exact `diffkit data import` command for a file whose velocity names diffkit does not know (candidate pairs guessed)."
+    from diffkit.data import guess_velocity_pairs, _open_ds
+    p = Path(path)
+    import warnings
+    try:
+        with warnings.catch_warnings():   # the file's oddities were said already
+            warnings.simplefilter('ignore')
+            with _open_ds(p) as ds: pairs, names = guess_velocity_pairs(ds), sorted(map(str, ds.data_vars))
+    except (OSError, ValueError): return str(err)
+    u, v = pairs[0] if pairs else ('NAME', 'NAME')
+    cmd = f"diffkit data import {p} --u {u} --v {v} --out {p.with_name(p.stem + '.diffkit.nc')}"
+    more = f" (other candidate pairs: {', '.join(f'{a}/{b}' for a, b in pairs[1:])})" if len(pairs) > 1 else ''
+    return (f"{p.name}: diffkit does not know which variables are the velocities (it has {names}). "
+            f"Import the file once, naming them{more}:\n  {cmd}\nthen use the new file with every command (or pass --u/--v here)")
+
 def cmd_data_info(a):
     from diffkit.data import open_fields, fields_summary
-    f = open_fields(a.path, u=a.u, v=a.v, grid=None)
+    try:
+        with _warning_lines(a): f = open_fields(a.path, u=a.u, v=a.v, grid=None)   # the decisions (fill values, undecodable times) said on stderr
+    except ValueError as e:
+        if 'could not find the' not in str(e): raise
+        raise CLIError(_import_hint(a.path, e)) from None
     res = dict(path=str(a.path), bytes=Path(a.path).stat().st_size, variables=f.attrs.get('source_variables', 'u,v'), **fields_summary(f))
+    src = [f.attrs.get(k, {}) for k in ('u_source', 'v_source')]
+    res |= dict(source_names=[s.get('name') for s in src], source_units=[s.get('units') for s in src], time_units=f.attrs.get('time_units'),
+                lonlat=f.lon is not None and f.lat is not None)
+    if 'diffkit_import' in f.attrs: res['imported'] = json.loads(f.attrs['diffkit_import'])
     if a.difficulty: res['difficulty'] = _difficulty(f)
     elif 'difficulty' in f.attrs: res['difficulty'] = json.loads(f.attrs['difficulty'])   # stored when the file was made
-    _emit(res, a.json, [f"{a.path}: {f}"] + _kv({k: v for k, v in res.items() if k != 'path'}))
+    lines = [f"{a.path}: {f}"] + _kv({k: v for k, v in res.items() if k not in ('path', 'imported')})
+    if 'imported' in res: lines.append(f"  imported from {res['imported']['source_file']} with {len(res['imported']['decisions'])} decisions "
+                                       f"(the file's diffkit_import attribute; --json prints them)")
+    _emit(res, a.json, lines)
+
+def cmd_data_import(a):
+    from diffkit.data import import_fields
+    r = import_fields(a.src, a.out, u=a.u, v=a.v, units=a.units, land=a.land, grid=a.grid, crop=a.crop, split=a.split, guard=a.guard,
+                      overwrite=a.overwrite)
+    sp = ', '.join(f"{k}={n}" for k, n in r['splits'].items()) if r['splits'] else 'no splits'
+    _emit(r, a.json, [f"imported {a.src} → {r['out']}: {r['n']} snapshots on {r['grid'][0]}×{r['grid'][1]} cells ({r['ocean_fraction']:.0%} water), "
+                      f"u/v from {'/'.join(r['variables'])}, {sp}", "decisions (also stored in the file's diffkit_import and history attributes):"]
+          + [f"  - {d}" for d in r['decisions']] + [f"next: diffkit data info {r['out']}  ·  diffkit gp fit --data {r['out']}"])
 
 def cmd_data_sample(a):
     from diffkit.data import write_demo_sample, demo_sample_path
@@ -73,7 +109,7 @@ def cmd_data_sample(a):
 def _pick_field(a):
     "Field `a.index` of `a.data` (its `a.split` split when it has splits) or of the bundled demo sample."
     from diffkit.data import open_fields, load_demo_sample
-    f = load_demo_sample() if a.data is None else open_fields(a.data)
+    with _warning_lines(a): f = load_demo_sample() if a.data is None else open_fields(a.data)   # e.g. a larger grid cropped: said
     where = 'the bundled demo sample' if a.data is None else str(a.data)
     if a.data is not None and f.split is not None: f, where = f.select(a.split), f"the {a.split} split of {a.data}"
     if not 0 <= a.index < len(f): raise CLIError(f"--index {a.index} is out of range: {where} has {len(f)} fields (0 to {len(f) - 1})")
@@ -167,7 +203,7 @@ def _data_checks(a, cfg) -> dict|None:
     from diffkit.data import open_index, open_fields
     from diffkit.gp import grid_scales
     if a.data is None: return None
-    f = open_index(a.data) if Path(a.data).suffix == '.nc' else open_fields(a.data)
+    with _warning_lines(a): f = open_index(a.data) if Path(a.data).suffix == '.nc' else open_fields(a.data)   # e.g. a larger grid cropped: said
     t = f.select('test') if f.split is not None and (f.split == 'test').any() else f
     uv = torch.stack([t.snapshot(int(k)) for k in np.unique(np.linspace(0, len(t) - 1, min(8, len(t))).round().astype(int))])
     _scale_check(a, _model_standardizer(a, cfg), uv)
@@ -388,8 +424,12 @@ def cmd_inpaint(a):
                coverage=round(m['coverage'], 4), n_known=m['n_known'], n_gap=m['n_gap'], index=i, seed=a.seed,
                spread=float(r.spread[:, r.gap].mean()) if cfg.ensemble > 1 and r.gap.any() else None, baselines=m['baselines'],
                gp_params=gp_source)
-    if out: res['out'] = str(save_result(out, sc, truth=f.uv[i], x=f.x, y=f.y, overwrite=a.overwrite,
-                                         attrs=dict(source=str(a.data or 'bundled demo sample'), source_index=int(i), method=a.method, mask=a.mask)))
+    if out:
+        prov = dict(source=str(a.data or 'bundled demo sample'), source_index=int(i), source_split=a.split if a.data is not None and f.split is not None else '',
+                    source_variables=f.attrs.get('source_variables', 'u,v'), method=a.method, mask=a.mask)
+        prov |= {n: f.attrs[k] for k, n in (('source_file', 'source_file'), ('title', 'source_title')) if isinstance(f.attrs.get(k), str)}   # what an imported file came from
+        res['out'] = str(save_result(out, sc, truth=f.uv[i], x=f.x, y=f.y, overwrite=a.overwrite, attrs=prov, lon=f.lon, lat=f.lat,
+                                     time=float(f.time[i]), time_units=f.attrs.get('time_units'), source_attrs=f.attrs))
     if a.plot:
         from diffkit.plots import compare_plot, save_figure
         panels = {(k.upper() if k == 'gp' else k): v.mean for k, v in sc.fills.items()} | {a.method: r.mean}
@@ -604,6 +644,25 @@ def _add_data_baselines(sub):
     di.add_argument('--v', help='name of the northward velocity variable, if it cannot be found')
     di.add_argument('--difficulty', action='store_true', help='measure how well a lookup in the train split beats the GP on test fields (minutes)')
     _common(di).set_defaults(func=cmd_data_info)
+    dm = dsub.add_parser('import', help="read your own file (any NetCDF xarray opens) once and write a CF NetCDF every command reads",
+                         description="Read a user's file (names, units, land, fill values, time, lon/lat, window, grid, splits settled once), "
+                         "print every decision taken, and write a CF NetCDF (atomically) that data info, gp fit, train, inpaint and evaluate read "
+                         "with no further options. The decisions are also stored in the file (diffkit_import and history attributes).")
+    dm.add_argument('src', help='the file to import')
+    dm.add_argument('--out', required=True, help='the .nc file to write')
+    dm.add_argument('--u', help='name of the eastward velocity variable (default: found by standard or common name)')
+    dm.add_argument('--v', help='name of the northward velocity variable')
+    dm.add_argument('--units', help="the velocities' units when the file's are missing or wrong: m/s, cm/s, mm/s, knots (any case)")
+    dm.add_argument('--land', default='auto', help="auto (default: NaN in every snapshot, else exact zeros), nan-all (land = missing in every "
+                    "snapshot), nan-any (land = missing in any snapshot), or an ocean mask FILE.npy (row 0 south) / FILE.nc (1 = water)")
+    dm.add_argument('--grid', default='native', help='native (default: keep the grid) or HxW, e.g. 64x128: a centred crop or a centred pad with land')
+    dm.add_argument('--crop', help='a window first: LAT0:LAT1:LON0:LON1 in degrees (files with lon/lat), or i:Y0:Y1:X0:X1 in row/column indices '
+                    '(end excluded, row 0 south)')
+    dm.add_argument('--split', choices=['by-time', 'by-run', 'none'], help="relabel the snapshots: by-time (contiguous 70/15/15 %% blocks), by-run "
+                    "(whole runs; needs a run variable) or none; default: the file's own labels, else by-time")
+    dm.add_argument('--guard', type=_at_least(0), default=0, help='by-time: snapshots dropped at each block boundary (default 0)')
+    dm.add_argument('--overwrite', action='store_true', help='replace an existing --out')
+    _common(dm).set_defaults(func=cmd_data_import)
     ds = dsub.add_parser('sample', help='write evenly spaced test snapshots as a small file (the bundled demo sample)')
     ds.add_argument('--data', required=True, help='the full demo dataset (.nc)')
     ds.add_argument('--out', help="output .nc (default: the package's bundled sample)")

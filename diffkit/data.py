@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #f8b5a6ca
 from __future__ import annotations
-import json, os, threading, warnings
+import json, os, re, threading, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +13,13 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['GRID', 'SPLITS', 'U_STANDARD_NAMES', 'V_STANDARD_NAMES', 'U_NAMES', 'V_NAMES', 'TIDAL_PERIODS', 'DEMO_FILE',
-           'vorticity', 'divergence', 'excess_kurtosis', 'Fields', 'as_mask', 'field_inputs', 'run_splits',
-           'block_splits', 'run_labels', 'tidal_unexplained', 'nearest_distance', 'fields_summary', 'Standardizer',
-           'atomic_path', 'to_xarray', 'save_fields', 'open_fields', 'read_snapshot', 'FieldIndex', 'open_index',
-           'stored_summary', 'demo_sample_path', 'load_demo_sample', 'write_demo_sample']
+__all__ = ['GRID', 'SPLITS', 'U_STANDARD_NAMES', 'V_STANDARD_NAMES', 'U_NAMES', 'V_NAMES', 'TIDAL_PERIODS', 'FILL_LIMIT',
+           'MAX_SPEED', 'LAND_RULES', 'DEMO_FILE', 'vorticity', 'divergence', 'excess_kurtosis', 'Fields', 'as_mask',
+           'field_inputs', 'run_splits', 'block_splits', 'run_labels', 'tidal_unexplained', 'nearest_distance',
+           'fields_summary', 'Standardizer', 'atomic_path', 'velocity_attrs', 'to_xarray', 'save_fields',
+           'guess_velocity_pairs', 'DataNote', 'open_fields', 'read_snapshot', 'FieldIndex', 'open_index',
+           'synthetic_wind_file', 'import_fields', 'stored_summary', 'demo_sample_path', 'load_demo_sample',
+           'write_demo_sample']
 
 # %% ../nbs/00_data.ipynb #2f5762e4
 GRID = (64, 128)  # the model grid (rows, cols): the users' 44×94 study area sits inside it
@@ -59,6 +61,9 @@ def _split_array(split, n):
     s = np.asarray(split).astype(str)
     if s.shape != (n,): raise ValueError(f"split must have one label per snapshot ({n}), got shape {s.shape}")
     bad = sorted(set(s) - set(SPLITS))
+    if bad == ['']:
+        raise ValueError(f"{int((s == '').sum())} snapshot(s) have the empty split label '' (the guard snapshots `block_splits` leaves between "
+                         f"blocks): drop them first, e.g. keep = labels != ''; f = f[keep] (or pass guard=0)")
     if bad: raise ValueError(f"split labels must be among {SPLITS}, got {bad}")
     return s
 
@@ -74,6 +79,8 @@ class Fields:
     split: np.ndarray|None = None # (N,) labels from `SPLITS`, or None
     attrs: dict = field(default_factory=dict)
     run: np.ndarray|None = None   # (N,) integer: which independent run (simulation, deployment) each snapshot comes from, or None
+    lon: np.ndarray|None = None   # (W,) or (H, W) longitudes of the cell centres (degrees east), when the source had them
+    lat: np.ndarray|None = None   # (H,) or (H, W) latitudes of the cell centres (degrees north)
     def __post_init__(self):
         uv = torch.as_tensor(self.uv, dtype=torch.float32)
         if uv.ndim == 3: uv = uv[None]
@@ -94,6 +101,12 @@ class Fields:
             if r.shape != (N,) or not (np.issubdtype(r.dtype, np.integer) or (np.isfinite(r).all() and (r == np.round(r)).all())):
                 raise ValueError(f"run must hold one integer per snapshot ({N}), got shape {r.shape} and dtype {r.dtype}")
             self.run = r.astype(np.int64)
+        for k, line in (('lon', (W,)), ('lat', (H,))):
+            a = getattr(self, k)
+            if a is None: continue
+            a = np.asarray(a, dtype=np.float64)
+            if a.shape not in (line, (H, W)): raise ValueError(f"{k} must have shape {line} or {(H, W)} (the grid), got {a.shape}")
+            setattr(self, k, a)
         bad = ~torch.isfinite(uv) & ocean
         if bad.any():
             i = int(bad.flatten(1).any(1).nonzero()[0])
@@ -116,7 +129,7 @@ class Fields:
         if isinstance(idx, (int, np.integer)): idx = [int(idx)]
         idx = np.arange(len(self))[idx]
         return Fields(self.uv[torch.as_tensor(idx)], self.ocean, self.x, self.y, self.time[idx],
-                      None if self.split is None else self.split[idx], self.attrs, None if self.run is None else self.run[idx])
+                      None if self.split is None else self.split[idx], self.attrs, None if self.run is None else self.run[idx], self.lon, self.lat)
     def select(self, split:str) -> Fields:
         "The snapshots labelled `split` ('train', 'val' or 'test')."
         if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -185,9 +198,10 @@ def run_splits(run:np.ndarray, # (N,) which independent run each snapshot belong
 def block_splits(run:np.ndarray, # (N,) which run each snapshot belongs to (contiguous, hourly within a run)
                  fractions=(0.7, 0.15, 0.15), # train, val, test shares of each run
                  guard:int=6, # hours dropped at each boundary between blocks
-                ) -> np.ndarray: # (N,) labels; '' for dropped guard hours
-    "Label the snapshots of each run train / val / test by contiguous time blocks, with `guard` hours between."
+                ) -> np.ndarray: # (N,) labels; '' for the guard hours, which are to be dropped (`Fields` takes no '' label)
+    "Label the snapshots of each run train / val / test by contiguous time blocks, with `guard` hours between (labelled '': drop them)."
     run = np.asarray(run)
+    if isinstance(guard, bool) or not isinstance(guard, (int, np.integer)) or guard < 0: raise ValueError(f"guard must be an integer >= 0, got {guard!r}")
     fr = np.asarray(fractions, dtype=float)
     if fr.shape != (3,) or (fr < 0).any() or not np.isclose(fr.sum(), 1):
         raise ValueError(f"fractions must be three non-negative shares (train, val, test) summing to 1, got {fractions}")
@@ -320,17 +334,45 @@ def atomic_path(path, # the file to (re)place
 # %% ../nbs/00_data.ipynb #e8741bc0
 _SPLIT_CODES = {s: i for i, s in enumerate(SPLITS)}
 
+def _time_attrs(units:str) -> dict:
+    "CF attributes of the time axis: `units` when xarray can decode them as dates, else the string kept as `original_units`."
+    from xarray.coding.times import decode_cf_datetime
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore'); decode_cf_datetime(np.array([0.]), units)
+        return dict(units=units)
+    except Exception:   # e.g. 'hour since 0000-01-01' (climatologies): year 0 is no date, so keep the numbers and the string
+        return dict(original_units=units, comment="time in the units of `original_units`, which CF date decoding cannot read")
+
+def velocity_attrs(attrs:dict, # a `Fields`' attrs: `u_source` / `v_source` describe the variables it was read from
+                   c:int, # 0 = u, 1 = v
+                  ) -> dict:
+    "The attributes of u (c=0) or v (c=1) in diffkit's files: the source's names and units kept; a standard name only where the source had one."
+    comp = ('eastward', 'northward')[c]
+    src = attrs.get(('u_source', 'v_source')[c])
+    if isinstance(src, str): src = json.loads(src)
+    if not src:   # diffkit's own ocean data (the demo, fields made in memory)
+        return dict(standard_name=f'{comp}_sea_water_velocity', long_name=f'{comp} surface current', units='m s-1')
+    out = dict(long_name=src.get('long_name') or f"{comp} velocity component", units='m s-1', source_name=str(src.get('name')))
+    if src.get('units') is not None: out['source_units'] = str(src['units'])
+    if src.get('standard_name'): out['standard_name'] = str(src['standard_name'])
+    return out
+
 def to_xarray(f:Fields):
-    "The fields as a CF-1.8 `xarray.Dataset`."
+    "The fields as a CF-1.8 `xarray.Dataset` (lon/lat kept as auxiliary coordinates, the source's names and units as attributes)."
     import xarray as xr
+    glob = {k: v for k, v in f.attrs.items() if k not in ('time_units', 'u_source', 'v_source')}
+    coords = {'time': ('time', f.time, dict(standard_name='time', axis='T', **_time_attrs(f.attrs['time_units']))),
+              'y': ('y', f.y, dict(standard_name='projection_y_coordinate', long_name='northing of cell centre', units='m', axis='Y')),
+              'x': ('x', f.x, dict(standard_name='projection_x_coordinate', long_name='easting of cell centre', units='m', axis='X'))}
+    for k, a, line, what in (('lon', f.lon, ('x',), ('longitude', 'degrees_east')), ('lat', f.lat, ('y',), ('latitude', 'degrees_north'))):
+        if a is not None: coords[k] = (line if a.ndim == 1 else ('y', 'x'), a, dict(standard_name=what[0], units=what[1], long_name=f"{what[0]} of cell centre"))
     ds = xr.Dataset(
-        {'u': (('time', 'y', 'x'), f.uv[:, 0].numpy().copy(), dict(standard_name='eastward_sea_water_velocity', long_name='eastward surface current', units='m s-1')),
-         'v': (('time', 'y', 'x'), f.uv[:, 1].numpy().copy(), dict(standard_name='northward_sea_water_velocity', long_name='northward surface current', units='m s-1')),
+        {'u': (('time', 'y', 'x'), f.uv[:, 0].numpy().copy(), velocity_attrs(f.attrs, 0)),
+         'v': (('time', 'y', 'x'), f.uv[:, 1].numpy().copy(), velocity_attrs(f.attrs, 1)),
          'ocean': (('y', 'x'), f.ocean.numpy().astype('i1'), dict(long_name='water mask', flag_values=np.array([0, 1], 'i1'), flag_meanings='land water'))},
-        coords={'time': ('time', f.time, dict(standard_name='time', units=f.attrs['time_units'], axis='T')),
-                'y': ('y', f.y, dict(standard_name='projection_y_coordinate', long_name='northing of cell centre', units='m', axis='Y')),
-                'x': ('x', f.x, dict(standard_name='projection_x_coordinate', long_name='easting of cell centre', units='m', axis='X'))},
-        attrs={k: (json.dumps(v) if isinstance(v, (dict, list, tuple)) else v) for k, v in f.attrs.items() if k != 'time_units'} | {'Conventions': 'CF-1.8'})
+        coords=coords,
+        attrs={k: (json.dumps(v) if isinstance(v, (dict, list, tuple)) else v) for k, v in glob.items()} | {'Conventions': 'CF-1.8'})
     if f.split is not None:
         ds['split'] = ('time', np.array([_SPLIT_CODES[s] for s in f.split], 'i1'),
                        dict(long_name='data split', flag_values=np.arange(len(SPLITS), dtype='i1'), flag_meanings=' '.join(SPLITS)))
@@ -352,21 +394,51 @@ def save_fields(f:Fields, path, # a `.nc` file
         enc = {k: dict(zlib=True, complevel=1, dtype='int16', scale_factor=1e-4, add_offset=0.0, _FillValue=np.int16(-32768)) for k in ('u', 'v')}
     chunks = (min(len(f), 24),) + tuple(f.grid)   # a day of snapshots per chunk: one snapshot reads fast (`read_snapshot`)
     for e in enc.values(): e['chunksizes'] = chunks
+    enc.update({k: dict(_FillValue=None) for k in ('time', 'x', 'y', 'lon', 'lat') if k in ds.variables})   # coordinates have no missing values
     with atomic_path(path) as tmp: ds.to_netcdf(tmp, encoding=enc, format='NETCDF4')
     return path
 
+
 # %% ../nbs/00_data.ipynb #6445362d
 _MS = {'m s-1', 'm/s', 'm s**-1', 'm s^-1', 'meter second-1', 'meters second-1', 'metre second-1', 'meter/second',
-       'meters/second', 'meters per second', 'metres per second', 'm.s-1', 'ms-1', 'm sec-1'}
-_CMS = {'cm s-1', 'cm/s', 'cm s**-1', 'cm s^-1', 'centimeter second-1', 'centimeters/second', 'cm.s-1'}
+       'meters/second', 'meters per second', 'metres per second', 'm.s-1', 'ms-1', 'm sec-1', 'm/sec', 'meter/sec', 'mps'}
+_CMS = {'cm s-1', 'cm/s', 'cm s**-1', 'cm s^-1', 'centimeter second-1', 'centimeters/second', 'cm.s-1', 'cm/sec', 'cm sec-1'}
+_UNIT_SCALES = ({_k: 1.0 for _k in _MS} | {_k: 0.01 for _k in _CMS} | {_k: 1e-3 for _k in ('mm s-1', 'mm/s', 'mm/sec')}
+                | {_k: 1852 / 3600 for _k in ('knots', 'knot', 'kt', 'kts', 'kn')})
+
+def _unit_key(units) -> str:
+    "A units string as compared: lower case, single spaces, `**`/`^` dropped ('M/S' and 'm s^-1' are m/s)."
+    return ' '.join(str(units).strip().lower().replace('**', '').replace('^', '').replace('metre', 'meter').split())
 
 def _unit_scale(units, name):
     if units is None or str(units).strip() == '':
         warnings.warn(f"variable {name!r} has no units; assuming m/s (pass units='cm/s' if not)"); return 1.0
-    u = str(units).strip()
-    if u in _MS: return 1.0
-    if u in _CMS: return 0.01
-    raise ValueError(f"variable {name!r} has units {u!r}, which diffkit does not know; convert it to m/s, or pass units='m/s' or units='cm/s'")
+    s = _UNIT_SCALES.get(_unit_key(units))
+    if s is None:
+        raise ValueError(f"variable {name!r} has units {str(units).strip()!r}, which diffkit does not know (it knows m/s, cm/s, mm/s and knots, in "
+                         f"any case and spelling such as 'M/S', 'm s-1', 'm/sec'): say which they are with units='m/s' (open_fields) or "
+                         f"--units m/s (diffkit data import), or convert the variable to m/s")
+    return s
+
+
+# %% ../nbs/00_data.ipynb #unitsplit0
+_SWAPS = (('eastward', 'northward'), ('east', 'north'), ('zonal', 'meridional'), ('u', 'v'), ('U', 'V'))
+
+def guess_velocity_pairs(ds, # an xarray Dataset
+                        ) -> list: # [(u_name, v_name), ...], most likely first
+    "Candidate (u, v) variable pairs of a dataset: two data variables on the same dims whose names (or standard names) differ by u↔v, east↔north …"
+    found = []
+    sn = {str(k): str(a.attrs.get('standard_name', '')) for k, a in ds.data_vars.items()}
+    for a in map(str, ds.data_vars):
+        if ds[a].ndim < 2: continue
+        for p, q in _SWAPS:
+            for text, lookup in ((a, {k: k for k in sn}), (sn[a], {s: k for k, s in sn.items() if s})):
+                i = text.find(p)
+                while i >= 0 and text:
+                    b = lookup.get(text[:i] + q + text[i + len(p):])
+                    if b is not None and b != a and ds[b].dims == ds[a].dims and (a, b) not in found: found.append((a, b))
+                    i = text.find(p, i + 1)
+    return found
 
 def _find_var(ds, given, std_names, names, which):
     if given is not None:
@@ -376,10 +448,14 @@ def _find_var(ds, given, std_names, names, which):
         if var.attrs.get('standard_name') in std_names: return k
     for n in names:
         if n in ds.data_vars: return n
+    pairs = guess_velocity_pairs(ds)
+    hint = f" Candidates: u={pairs[0][0]!r}, v={pairs[0][1]!r}." if pairs else ''
     raise ValueError(f"could not find the {which} velocity: no variable has a CF standard_name like {std_names[0]!r} or a "
                      f"common name like {names[:6]}; the dataset has {sorted(map(str, ds.data_vars))}. "
-                     f"Name them: open_fields(path, u='...', v='...')")
+                     f"Name them: open_fields(path, u='...', v='...') or `diffkit data import FILE --u NAME --v NAME --out NEW.nc`.{hint}")
 
+
+# %% ../nbs/00_data.ipynb #unitsplit1
 def _coord_m(vals, units, n):
     "Cell-centre coordinates in metres (degrees converted about the centre), or 50 m spacing if there are none."
     if vals is None: return np.arange(n) * 50.0 + 25.0, 'index'
@@ -388,53 +464,196 @@ def _coord_m(vals, units, n):
     if u.startswith('km'): return vals * 1000, 'km'
     return vals, ('degrees' if 'degree' in u else 'm')
 
+def _lonlat(ds, ydim, xdim, skip=()) -> tuple:
+    "The names of the longitude and latitude variables on the velocity grid (1-D along x / y, or 2-D (y, x) as ROMS' lon_rho), or None."
+    found = {}
+    for strict in (True, False):   # first by standard name or units, then by name
+        for k in list(ds.coords) + list(ds.data_vars):
+            if k in skip: continue
+            a, name = ds[k], str(k).lower()
+            sn, un = str(a.attrs.get('standard_name', '')).lower(), str(a.attrs.get('units', '')).lower().replace(' ', '_')
+            if strict: kind = 'lon' if sn == 'longitude' or un in ('degrees_east', 'degree_east', 'degrees_e', 'degree_e') else \
+                              'lat' if sn == 'latitude' or un in ('degrees_north', 'degree_north', 'degrees_n', 'degree_n') else None
+            else: kind = 'lon' if name.startswith('lon') or name in ('nav_lon', 'xlong') else 'lat' if name.startswith('lat') or name in ('nav_lat', 'xlat') else None
+            if kind is None or kind in found: continue
+            if a.dims in ((ydim, xdim), (xdim,) if kind == 'lon' else (ydim,)): found[kind] = k
+    return found.get('lon'), found.get('lat')
+
+def _grid_metres(lon, lat) -> tuple:
+    "Cell-centre distances (m) along the columns and rows of a 2-D lon/lat grid (local flat earth per pair of cells), about the centre."
+    R = 6_371_000.0
+    lo, la = np.deg2rad(lon), np.deg2rad(lat)
+    dist = lambda a, b: R * np.hypot(((lo[b] - lo[a] + np.pi) % (2 * np.pi) - np.pi) * np.cos((la[a] + la[b]) / 2), la[b] - la[a])
+    dx = dist((slice(None), slice(None, -1)), (slice(None), slice(1, None))).mean(0)
+    dy = dist((slice(None, -1), slice(None)), (slice(1, None), slice(None))).mean(1)
+    x, y = np.concatenate([[0.], np.cumsum(dx)]), np.concatenate([[0.], np.cumsum(dy)])
+    return x - x.mean(), y - y.mean()
+
+
 # %% ../nbs/00_data.ipynb #117692a1
-def _fit_grid(uv, x, y, grid, origin):
-    "Crop or pad (N, 2, h, w) to `grid`; padding is land. `origin` = (row, col) of the data's first cell in the grid."
-    N, _, h, w = uv.shape; H, W = grid
-    if (h, w) == (H, W): return uv, x, y
+FILL_LIMIT = 1e10   # values this large (1e30, 1e37, -9.99e33 …) are fill values written without a `_FillValue`: read as missing
+MAX_SPEED = 100.    # m/s: no current or wind is this fast; a larger finite value means wrong units
+LAND_RULES = ('auto', 'nan', 'nan-all', 'nan-any', 'zeros')
+
+class DataNote(UserWarning):
+    "A decision diffkit took about a user's data (fill values masked, cells dropped, a grid cropped); `import_fields` records them."
+
+def _window(h, w, grid, origin) -> tuple:
+    "How (h, w) data fit `grid`: ('same' | 'pad' | 'crop', r0, c0), (r0, c0) = the data's first cell in the grid / the window's in the data."
+    H, W = grid
+    if (h, w) == (H, W): return 'same', 0, 0
     r0, c0 = origin if origin is not None else ((0 if h <= H else (h - H) // 2), (0 if w <= W else (w - W) // 2))
     if h <= H and w <= W:  # pad: the data block sits at (r0, c0) of the model grid
         if r0 < 0 or c0 < 0 or r0 + h > H or c0 + w > W:
             raise ValueError(f"origin {origin} puts the {h}×{w} data outside the {H}×{W} grid")
-        out = torch.full((N, 2, H, W), float('nan')); out[:, :, r0:r0 + h, c0:c0 + w] = uv
-        dx = np.diff(x).mean() if w > 1 else 50.; dy = np.diff(y).mean() if h > 1 else 50.
-        return out, x[0] + (np.arange(W) - c0) * dx, y[0] + (np.arange(H) - r0) * dy
+        return 'pad', r0, c0
     if h >= H and w >= W:  # crop a window starting at (r0, c0)
         if r0 < 0 or c0 < 0 or r0 + H > h or c0 + W > w:
             raise ValueError(f"origin {origin} does not leave a full {H}×{W} window inside the {h}×{w} data")
-        return uv[:, :, r0:r0 + H, c0:c0 + W], x[c0:c0 + W], y[r0:r0 + H]
+        return 'crop', r0, c0
     raise ValueError(f"the data grid {h}×{w} is larger than the model grid {H}×{W} in one direction and smaller in the other; "
-                     f"crop it first (e.g. ds.isel(...)) so that it fits one way")
+                     f"crop it first (e.g. ds.isel(...), or `diffkit data import FILE --crop ...`) so that it fits one way")
+
+def _fit_grid(uv, x, y, grid, origin):
+    "Crop or pad (N, 2, h, w) to `grid`; padding is land. `origin` = (row, col) of the data's first cell in the grid."
+    N, _, h, w = uv.shape; H, W = grid
+    how, r0, c0 = _window(h, w, grid, origin)
+    if how == 'same': return uv, x, y
+    if how == 'pad':
+        out = torch.full((N, 2, H, W), float('nan')); out[:, :, r0:r0 + h, c0:c0 + w] = uv
+        dx = np.diff(x).mean() if w > 1 else 50.; dy = np.diff(y).mean() if h > 1 else 50.
+        return out, x[0] + (np.arange(W) - c0) * dx, y[0] + (np.arange(H) - r0) * dy
+    return uv[:, :, r0:r0 + H, c0:c0 + W], x[c0:c0 + W], y[r0:r0 + H]
+
+def _fit_lonlat(a, kind:str, shape:tuple, grid:tuple, origin):
+    "Longitudes (`kind` 'lon') or latitudes ('lat'), 1-D or 2-D, cropped or padded as `_fit_grid` does the data on `shape` (padded cells: NaN, no place on earth)."
+    if a is None or grid is None: return a
+    how, r0, c0 = _window(*shape, grid, origin); H, W = grid
+    if how == 'same': return a
+    if a.ndim == 1:
+        lo, n = (c0, W) if kind == 'lon' else (r0, H)
+        if how == 'crop': return a[lo:lo + n]
+        out = np.full(n, np.nan); out[lo:lo + len(a)] = a; return out
+    if how == 'crop': return a[r0:r0 + H, c0:c0 + W]
+    out = np.full((H, W), np.nan); out[r0:r0 + a.shape[0], c0:c0 + a.shape[1]] = a; return out
+
+def _crop_note(shape:tuple, grid, origin):
+    "Say so (a `DataNote`) when data are cropped to the model grid by the default, centred window."
+    if grid is None: return
+    how, r0, c0 = _window(*shape, grid, origin)
+    if how == 'crop' and origin is None:
+        warnings.warn(f"the data grid {shape[0]}×{shape[1]} is larger than the model grid {grid[0]}×{grid[1]}: using its centre window, "
+                      f"rows {r0}:{r0 + grid[0]}, cols {c0}:{c0 + grid[1]} (choose the window yourself with `diffkit data import FILE "
+                      f"--crop i:Y0:Y1:X0:X1 (or LAT0:LAT1:LON0:LON1) --grid {grid[0]}x{grid[1]} --out NEW.nc`, or pass origin=)", DataNote, stacklevel=3)
+
+
+# %% ../nbs/00_data.ipynb #landsplit0
+def _mask_file(path) -> np.ndarray:
+    "An ocean mask (1 = water) from a .npy file (row 0 = south) or a .nc file (its `ocean` variable or its one 2-D variable, turned south-up)."
+    p = Path(path)
+    if p.suffix not in ('.npy', '.nc'):
+        raise ValueError(f"land must be 'auto', 'nan', 'nan-all', 'nan-any', 'zeros', an ocean mask array or a mask file (.npy/.nc, 1 = water), got {str(path)!r}")
+    if not p.exists(): raise FileNotFoundError(f"no such mask file: {p}")
+    if p.suffix == '.npy': return np.load(p, allow_pickle=False)
+    with _open_ds(p) as ds:
+        cands = ['ocean'] if 'ocean' in ds.data_vars else [str(k) for k, a in ds.data_vars.items() if a.ndim == 2]
+        if len(cands) != 1: raise ValueError(f"{p.name}: cannot tell which variable is the water mask (2-D variables: {cands}); name it 'ocean' (1 = water)")
+        m = ds[cands[0]]; ydim, xdim = m.dims; a = np.nan_to_num(m.values.astype(float), nan=0.)
+        for axis, d, kind in ((0, ydim, 'lat'), (1, xdim, 'lon')):   # rows south-up, columns west-east, as the data are turned
+            c = ds[d].values if d in ds.coords else None
+            if c is None:
+                ll = _lonlat(ds, ydim, xdim)[kind == 'lat']
+                c = None if ll is None else (ds[ll].values if ds[ll].ndim == 1 else ds[ll].values.mean(1 - axis))
+            if c is not None and len(c) > 1 and c[1] < c[0]: a = np.flip(a, axis)
+    return a.copy()
 
 def _land_from(uv, land):
-    "Boolean (h, w) ocean mask from NaNs in every snapshot, or exact zeros in every snapshot (the users' tensors)."
+    "Boolean (h, w) ocean mask: from a mask (array or file), or by a rule (`LAND_RULES`) on the NaNs / exact zeros of the snapshots."
+    if isinstance(land, (str, Path)) and str(land) not in LAND_RULES: land = _mask_file(land)
     if not isinstance(land, str):
-        oc = torch.as_tensor(np.asarray(land)).bool()
-        if oc.shape != uv.shape[-2:]: raise ValueError(f"the ocean mask given as land= has shape {tuple(oc.shape)}, the data {tuple(uv.shape[-2:])}")
-        return oc
-    return _land_rule((~torch.isfinite(uv)).all(0).all(0), (uv == 0).all(0).all(0), land)
+        oc = torch.as_tensor(np.asarray(land))
+        if tuple(oc.shape) != tuple(uv.shape[-2:]): raise ValueError(f"the ocean mask given as land= has shape {tuple(oc.shape)}, the data {tuple(uv.shape[-2:])}")
+        return as_mask(oc, tuple(uv.shape[-2:]), 'the ocean mask given as land=')
+    miss = ~torch.isfinite(uv)
+    return _land_rule(miss.all(0).all(0), (uv == 0).all(0).all(0), land, miss.any(0).any(0))
 
-def _land_rule(all_nan, all_zero, land:str):
-    "Water from the cells NaN (or zero) in every snapshot: `land` 'nan', 'zeros', or 'auto' (NaN if any cell is always NaN, else zeros)."
-    if land not in ('auto', 'nan', 'zeros'): raise ValueError(f"land must be 'auto', 'nan', 'zeros' or an ocean mask array, got {land!r}")
-    if land == 'nan' or (land == 'auto' and all_nan.any()): return ~all_nan
+def _land_rule(all_nan, all_zero, land:str, any_nan=None):
+    "Water from the cells NaN (or zero) in the snapshots: `land` 'nan-all' (= 'nan'), 'nan-any', 'zeros', or 'auto' (NaN if any cell is always NaN, else zeros)."
+    if land not in LAND_RULES:
+        raise ValueError(f"land must be 'auto', 'nan', 'nan-all', 'nan-any', 'zeros', an ocean mask array or a mask file (.npy/.nc), got {land!r}")
+    if land == 'nan-any':
+        n = int((any_nan & ~all_nan).sum())
+        if n: warnings.warn(f"land='nan-any': {n} cell(s) missing in only some snapshots are taken as land (dropped)", DataNote, stacklevel=3)
+        return ~any_nan
+    if land in ('nan', 'nan-all') or (land == 'auto' and all_nan.any()): return ~all_nan
     return ~all_zero & ~all_nan
 
+
 # %% ../nbs/00_data.ipynb #b8b993eb
-def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land, run=None):
+def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land, run=None, lon=None, lat=None):
     uv = torch.as_tensor(uv, dtype=torch.float32)
     if uv.ndim != 4 or uv.shape[1] != 2: raise ValueError(f"expected (N, 2, H, W) velocities, got shape {tuple(uv.shape)}")
+    big = uv.abs() >= FILL_LIMIT
+    if big.any():
+        warnings.warn(f"{int(big.sum())} value(s) of magnitude {FILL_LIMIT:.0e} or more (fill values such as 1e30 written without a _FillValue) "
+                      f"read as missing", DataNote, stacklevel=3)
+        uv = uv.masked_fill(big, float('nan'))
+    fin = uv[torch.isfinite(uv)].abs()
+    if fin.numel() and fin.max() > MAX_SPEED:
+        raise ValueError(f"{int((fin > MAX_SPEED).sum())} value(s) exceed {MAX_SPEED:g} m/s (up to {fin.max().item():.4g}) after unit conversion: no current "
+                         f"or wind is that fast, so the units are wrong (cm/s labelled m/s?) or these are fill values. Give the units: units='cm/s' "
+                         f"(--units cm/s), or mask the fill values first")
     allnan = (~torch.isfinite(uv)).flatten(1).all(1)
     if allnan.any(): raise ValueError(f"snapshot {int(allnan.nonzero()[0])} is entirely NaN (of {int(allnan.sum())} such); drop those snapshots first")
     ocean = _land_from(uv, land if ocean_hint is None else ocean_hint)   # (land is set to NaN by `Fields`, on the final grid)
+    part = ocean & (~torch.isfinite(uv)).any(0).any(0)
+    if part.any():
+        r, c = part.nonzero()[0].tolist(); k = int((~torch.isfinite(uv[:, :, r, c])).any(1).sum())
+        raise ValueError(f"{int(part.sum())} water cell(s) are missing (NaN or fill values) in some snapshots (the first, row {r} col {c}, in {k} of "
+                         f"{len(uv)}): a cell must be water in every snapshot or land in every one. Take them as land with land='nan-any' "
+                         f"(--land nan-any), or fill them first")
     if grid is not None:
+        _crop_note(tuple(uv.shape[-2:]), grid, origin)
         oc = ocean.float().expand(1, 2, *ocean.shape).masked_fill(~ocean, float('nan'))
+        lon, lat = (_fit_lonlat(a, k, tuple(uv.shape[-2:]), grid, origin) for a, k in ((lon, 'lon'), (lat, 'lat')))
         uv, x2, y2 = _fit_grid(uv, x, y, grid, origin)
         ocean = torch.isfinite(_fit_grid(oc, x, y, grid, origin)[0][0, 0])
         x, y = x2, y2
-    return Fields(uv, ocean, x, y, time, split, attrs, run)
+    return Fields(uv, ocean, x, y, time, split, attrs, run, lon, lat)
 
+
+# %% ../nbs/00_data.ipynb #xrsplit0
+_TIME_STEPS = {'second': 1 / 3600, 'sec': 1 / 3600, 's': 1 / 3600, 'minute': 1 / 60, 'min': 1 / 60, 'hour': 1., 'hr': 1., 'h': 1., 'day': 24., 'd': 24.}
+
+def _hours(vals, units) -> tuple:
+    "Numeric times in hours and their units: 'hour(s) since …' kept as written; days, minutes and seconds converted to hours."
+    vals = np.asarray(vals, dtype=np.float64)
+    if not units: return vals, 'hours since 2000-01-01 00:00:00'
+    m = re.match(r'\s*([a-zA-Z]+?)s?\s+since\s+(.+)$', str(units))
+    f = _TIME_STEPS.get(m.group(1).lower()) if m else None
+    if f is None or f == 1: return vals, str(units)
+    return vals * f, f"hours since {m.group(2).strip()}"
+
+def _var_source(A, name:str) -> dict:
+    "Where a velocity variable came from: its name, units, long and standard names (those it was imported from, for diffkit's own files)."
+    a = A.attrs
+    d = (dict(name=a['source_name'], units=a.get('source_units')) if 'source_name' in a else dict(name=name, units=a.get('units')))
+    d |= dict(long_name=a.get('long_name'), standard_name=a.get('standard_name'))
+    return {k: (v if isinstance(v, str) else str(v)) for k, v in d.items() if v is not None}
+
+def _split_codes(s, where:str='the file') -> np.ndarray:
+    "Split labels from a file's `split` variable: codes 0/1/2 (train/val/test) or strings; any other code is an error."
+    if not np.issubdtype(s.dtype, np.number): return s.astype(str)
+    ok = np.isfinite(s) & np.isin(s, np.arange(len(SPLITS)))
+    if not ok.all():
+        raise ValueError(f"the 'split' variable of {where} holds code(s) {sorted(set(np.asarray(s)[~ok].tolist()), key=str)} in {int((~ok).sum())} "
+                         f"snapshot(s) (the first is snapshot {int(np.flatnonzero(~ok)[0])}); the valid codes are "
+                         f"{', '.join(f'{i} = {n}' for i, n in enumerate(SPLITS))}: fix the variable, drop it, or relabel the snapshots with "
+                         f"`diffkit data import FILE --split by-time --out NEW.nc`")
+    return np.array([SPLITS[int(c)] for c in s])
+
+
+# %% ../nbs/00_data.ipynb #xrsplit1
 def _xr_layout(ds, u, v, units) -> dict:
     "How to read the velocities of an xarray dataset: names, unit scales, flips, coordinates, time and labels (no values are read)."
     un, vn = _find_var(ds, u, U_STANDARD_NAMES, U_NAMES, 'eastward (u)'), _find_var(ds, v, V_STANDARD_NAMES, V_NAMES, 'northward (v)')
@@ -449,32 +668,49 @@ def _xr_layout(ds, u, v, units) -> dict:
         raise ValueError(f"u has dimensions {U.dims}; diffkit needs (time, y, x): select one level first, e.g. ds.isel({U.dims[1]}=0)")
     tdim, ydim, xdim = U.dims
     su, sv = (_unit_scale(units or U.attrs.get('units'), un), _unit_scale(units or ds[vn].attrs.get('units'), vn))
-    x, xu = _coord_m(ds[xdim].values if xdim in ds.coords else None, ds[xdim].attrs.get('units') if xdim in ds.coords else None, U.shape[-1])
-    y, yu = _coord_m(ds[ydim].values if ydim in ds.coords else None, ds[ydim].attrs.get('units') if ydim in ds.coords else None, U.shape[-2])
-    if 'degrees' in (xu, yu):  # local metres about the domain centre
-        lat0 = np.deg2rad(np.mean(y)) if yu == 'degrees' else 0.
-        if xu == 'degrees': x = (x - x.mean()) * 111_320.0 * np.cos(lat0)
-        if yu == 'degrees': y = (y - y.mean()) * 110_540.0
-    flip_y, flip_x = bool(len(y) > 1 and y[1] < y[0]), bool(len(x) > 1 and x[1] < x[0])
+    for n, s, given in ((un, su, units or U.attrs.get('units')), (vn, sv, units or ds[vn].attrs.get('units'))):
+        if s != 1: warnings.warn(f"{n}: units {given!r} converted to m/s (× {s:.6g})", DataNote, stacklevel=3)
+    cv = lambda d: (ds[d].values, ds[d].attrs.get('units')) if d in ds.coords and ds[d].dims == (d,) else (None, None)
+    x, xu = _coord_m(*cv(xdim), U.shape[-1])
+    y, yu = _coord_m(*cv(ydim), U.shape[-2])
+    lon_n, lat_n = _lonlat(ds, ydim, xdim, skip={un, vn})
+    lon, lat = (None if k is None else ds[k].values.astype(np.float64) for k in (lon_n, lat_n))
+    if xu == 'index' and lon is not None and lon.ndim == 1: x, xu = lon.copy(), 'degrees'
+    if yu == 'index' and lat is not None and lat.ndim == 1: y, yu = lat.copy(), 'degrees'
+    if xu == yu == 'index' and lon is not None and lat is not None and lon.ndim == lat.ndim == 2:   # curvilinear (ROMS lon_rho/lat_rho)
+        flip_y, flip_x = bool(lat[-1].mean() < lat[0].mean()), bool(lon[:, -1].mean() < lon[:, 0].mean())
+    else:
+        if 'degrees' in (xu, yu):  # local metres about the domain centre
+            lat0 = np.deg2rad(np.mean(y)) if yu == 'degrees' else 0.
+            if xu == 'degrees': x = (x - x.mean()) * 111_320.0 * np.cos(lat0)
+            if yu == 'degrees': y = (y - y.mean()) * 110_540.0
+        flip_y, flip_x = bool(len(y) > 1 and y[1] < y[0]), bool(len(x) > 1 and x[1] < x[0])
+        x, y = (x[::-1].copy() if flip_x else x), (y[::-1].copy() if flip_y else y)
+    turn = lambda a, along_x: None if a is None else (a[::-1 if flip_y else 1, ::-1 if flip_x else 1].copy() if a.ndim == 2 else
+                                                      a[::-1].copy() if (flip_x if along_x else flip_y) else a)
+    lon, lat = turn(lon, True), turn(lat, False)
+    if xu == yu == 'index' and lon is not None and lat is not None and lon.ndim == lat.ndim == 2: x, y = _grid_metres(lon, lat)
     time, tunits = np.arange(U.shape[0], dtype=float), 'hours since 2000-01-01 00:00:00'
-    if tdim in ds.coords:
-        tv = ds[tdim].values
+    if tdim in ds.variables:
+        tv, ta = ds[tdim].values, ds[tdim].attrs
         if np.issubdtype(tv.dtype, np.datetime64):
             t0 = tv.min(); time = (tv - t0) / np.timedelta64(1, 'h')
             tunits = f"hours since {np.datetime_as_string(t0, unit='s').replace('T', ' ')}"
-        elif np.issubdtype(tv.dtype, np.number): time = tv.astype(float); tunits = ds[tdim].attrs.get('units', tunits)
-    split = None
-    if 'split' in ds.variables and ds['split'].dims == (tdim,):
-        s = ds['split'].values
-        split = np.array([SPLITS[int(c)] for c in s]) if np.issubdtype(s.dtype, np.number) else s.astype(str)
+        elif tv.dtype == object and len(tv) and hasattr(tv[0], 'timetuple'):   # cftime dates (other calendars)
+            t0 = min(tv); time = np.array([(t - t0).total_seconds() / 3600 for t in tv]); tunits = f"hours since {t0.isoformat(' ')}"
+        elif np.issubdtype(tv.dtype, np.number): time, tunits = _hours(tv, ta.get('units') or ta.get('original_units'))
+    split = _split_codes(ds['split'].values) if 'split' in ds.variables and ds['split'].dims == (tdim,) else None
     run = ds['run'].values if 'run' in ds.variables and ds['run'].dims == (tdim,) else None
-    hint = ds['ocean'].values.astype(bool) if 'ocean' in ds.variables and ds['ocean'].dims == (ydim, xdim) else None
-    attrs = {k: v for k, v in ds.attrs.items() if k != 'Conventions'} | {'time_units': tunits, 'source_variables': f"{un},{vn}"}
-    return dict(un=un, vn=vn, extra=extra, su=su, sv=sv, tdim=tdim, flip_y=flip_y, flip_x=flip_x, x=x[::-1].copy() if flip_x else x,
-                y=y[::-1].copy() if flip_y else y, time=time, split=split, run=run, hint=hint, attrs=attrs)
+    hint = turn(ds['ocean'].values.astype(bool), False) if 'ocean' in ds.variables and ds['ocean'].dims == (ydim, xdim) else None
+    attrs = ({k: v for k, v in ds.attrs.items() if k != 'Conventions'} |
+             {'time_units': tunits, 'source_variables': f"{un},{vn}", 'u_source': _var_source(ds[un], un), 'v_source': _var_source(ds[vn], vn)})
+    return dict(un=un, vn=vn, extra=extra, su=su, sv=sv, tdim=tdim, shape=tuple(U.shape[-2:]), flip_y=flip_y, flip_x=flip_x, x=x, y=y, lon=lon, lat=lat,
+                time=time, split=split, run=run, hint=hint, attrs=attrs)
 
-def _xr_uv(ds, lay:dict, times=None) -> torch.Tensor:
-    "The (N, 2, h, w) velocities in m/s of the snapshots `times` (all when None), read as `lay` (`_xr_layout`) says."
+
+# %% ../nbs/00_data.ipynb #xrsplit2
+def _xr_uv(ds, lay:dict, times=None, tally:list|None=None) -> torch.Tensor:
+    "The (N, 2, h, w) velocities in m/s of the snapshots `times` (all when None), read as `lay` (`_xr_layout`) says; fill values (≥ 1e10) → NaN."
     def var(name):
         A = ds[name].squeeze(lay['extra'])
         if A.ndim == 2: A = A.expand_dims('time')
@@ -484,16 +720,25 @@ def _xr_uv(ds, lay:dict, times=None) -> torch.Tensor:
     step = max(500, min(4000, (U.encoding.get('chunksizes') or (500,))[0]))   # whole chunks of the file along time
     for t in range(0, U.shape[0], step):
         for c, (A, scale) in enumerate(((U, lay['su']), (V, lay['sv']))):
-            out[t:t + step, c] = A.isel({lay['tdim']: slice(t, t + step)}).values * scale
+            a = A.isel({lay['tdim']: slice(t, t + step)}).values
+            with np.errstate(invalid='ignore'): big = np.abs(a) >= FILL_LIMIT
+            if big.any():
+                a = np.where(big, np.nan, a)
+                if tally is not None: tally[0] += int(big.sum())
+            out[t:t + step, c] = a * scale
     uv = torch.from_numpy(out)
     if lay['flip_y']: uv = uv.flip(-2)
     if lay['flip_x']: uv = uv.flip(-1)
     return uv
 
 def _open_xarray(ds, u, v, grid, origin, land, units):
-    lay = _xr_layout(ds, u, v, units)
-    return _from_array(_xr_uv(ds, lay), lay['hint'] if land == 'auto' else None, lay['x'], lay['y'], lay['time'], lay['split'],
-                       lay['attrs'], grid, origin, land, lay['run'])
+    lay, tally = _xr_layout(ds, u, v, units), [0]
+    uv = _xr_uv(ds, lay, tally=tally)
+    if tally[0]: warnings.warn(f"{tally[0]} value(s) of magnitude {FILL_LIMIT:.0e} or more without a _FillValue (fill values such as 1e30 or "
+                               f"-9.99e33) read as missing", DataNote, stacklevel=3)
+    auto = isinstance(land, str) and land == 'auto'
+    return _from_array(uv, lay['hint'] if auto else None, lay['x'], lay['y'], lay['time'], lay['split'],
+                       lay['attrs'], grid, origin, land, lay['run'], lay['lon'], lay['lat'])
 
 
 # %% ../nbs/00_data.ipynb #a3f60022
@@ -514,13 +759,23 @@ def _load_tensor(path, layout):
     if a.shape[1] != 2: raise ValueError(f"{p.name} has {a.shape[1]} channels in layout {layout}; expected 2 (u, v)")
     return a.float()
 
+def _open_ds(path):
+    "`xarray.open_dataset(path)`; when its time axis cannot be decoded as dates (e.g. 'hour since 0000-01-01'), opened with the times as numbers."
+    import xarray as xr
+    try: return xr.open_dataset(path)
+    except ValueError as e:
+        if 'decode' not in str(e) or 'time' not in str(e): raise
+        msg = str(e).split('. Try')[0]
+    warnings.warn(f"{Path(path).name}: the time axis cannot be decoded as dates ({msg}); read as numbers, its units string kept", DataNote, stacklevel=3)
+    return xr.open_dataset(path, decode_times=False)
+
 def open_fields(src, # a NetCDF path, an xarray Dataset, a `.npy`/`.pt` tensor file, or an (N, 2, H, W) array
                 u:str|None=None, v:str|None=None, # names of the velocity variables, when they cannot be found
                 layout:str|None=None, # for tensor files: 'NCHW' = (N, 2, H, W) or 'HWCN' = (H, W, 2, N)
                 grid:tuple|None=GRID, # crop or pad to this grid (rows, cols); None keeps the data's grid
                 origin:tuple|None=None, # (row, col) of the data's first cell in the padded grid / of the crop window
-                land='auto', # 'auto', 'nan', 'zeros', or an (h, w) ocean mask (True = water)
-                units:str|None=None, # override the velocity units ('m/s' or 'cm/s')
+                land='auto', # a rule of `LAND_RULES` ('auto', 'nan-all', 'nan-any', 'zeros'), an (h, w) ocean mask (True = water, row 0 south) or a mask file
+                units:str|None=None, # override the velocity units ('m/s', 'cm/s', 'mm/s', 'knots'; any case)
                 dx:float=50., # grid spacing (m) for tensors, which carry no coordinates
                ) -> Fields:
     "Read surface currents from any NetCDF/xarray dataset or tensor file into `Fields` on the model grid."
@@ -533,7 +788,7 @@ def open_fields(src, # a NetCDF path, an xarray Dataset, a `.npy`/`.pt` tensor f
                                np.arange(a.shape[0], dtype=float), None, {'source': p.name}, grid, origin, land)
         import xarray as xr
         try:
-            with xr.open_dataset(p) as ds: return _open_xarray(ds, u, v, grid, origin, land, units)   # read lazily, in blocks
+            with _open_ds(p) as ds: return _open_xarray(ds, u, v, grid, origin, land, units)   # read lazily, in blocks
         except (OSError, ValueError) as e:
             if isinstance(e, ValueError) and 'NetCDF' not in str(e) and 'engine' not in str(e): raise
             raise ValueError(f"could not read {p.name} as NetCDF ({e}); diffkit reads NetCDF (.nc) and tensor files (.npy/.pt)") from None
@@ -563,8 +818,7 @@ from functools import lru_cache
 @lru_cache(maxsize=2)
 def _lazy(path:str, mtime:float, u, v, units):
     "A NetCDF file opened lazily (no values read) and its layout, once per process and file version."
-    import xarray as xr
-    ds = xr.open_dataset(path)
+    ds = _open_ds(path)
     return ds, _xr_layout(ds, u, v, units)
 
 # %% ../nbs/00_data.ipynb #896a0e04
@@ -596,11 +850,13 @@ class FieldIndex:
 
 def _scan_land(ds, lay:dict, land) -> torch.Tensor:
     "The (h, w) water cells from the velocities, read a block of time at a time (never the whole file at once)."
-    n, nan, zero = len(lay['time']), True, True
+    if isinstance(land, (str, Path)) and str(land) not in LAND_RULES: return _land_from(torch.zeros(1, 2, *lay['shape']), land)   # a mask file
+    n, nan, zero, some = len(lay['time']), True, True, False
     for t in range(0, n, 500):
         b = _xr_uv(ds, lay, range(t, min(n, t + 500)))
-        nan, zero = nan & (~torch.isfinite(b)).all(0).all(0), zero & (b == 0).all(0).all(0)
-    return _land_rule(nan, zero, land)
+        miss = ~torch.isfinite(b)
+        nan, zero, some = nan & miss.all(0).all(0), zero & (b == 0).all(0).all(0), some | miss.any(0).any(0)
+    return _land_rule(nan, zero, land, some)
 
 def open_index(path, # a NetCDF file
                u:str|None=None, v:str|None=None, grid:tuple|None=GRID, origin:tuple|None=None, land='auto', units:str|None=None, # as `open_fields`
@@ -609,16 +865,198 @@ def open_index(path, # a NetCDF file
     p = Path(path).resolve()
     if not p.exists(): raise FileNotFoundError(f"no such file: {p}")
     ds, lay = _lazy(str(p), p.stat().st_mtime, u, v, units)
-    if not isinstance(land, str): oc = torch.as_tensor(np.asarray(land)).bool()
+    if not isinstance(land, (str, Path)): oc = torch.as_tensor(np.asarray(land)).bool()
     elif land == 'auto' and lay['hint'] is not None: oc = torch.as_tensor(lay['hint'])
     else: oc = _scan_land(ds, lay, land)
     x, y = lay['x'], lay['y']
     if grid is not None:
+        _crop_note(tuple(oc.shape), grid, origin)
         m = oc.float().expand(1, 2, *oc.shape).masked_fill(~oc, float('nan'))
         m, x, y = _fit_grid(m, x, y, grid, origin)
         oc = torch.isfinite(m[0, 0])
     return FieldIndex(str(p), np.arange(len(lay['time'])), oc, x, y, lay['time'], lay['split'], lay['run'],
                       dict(grid=grid, origin=origin, u=u, v=v, units=units))
+
+# %% ../nbs/00_data.ipynb #imp02wnd
+def synthetic_wind_file(path, # the `.nc` file to write
+                        seed:int=0, # same seed, same file
+                        n:int=48, # monthly snapshots
+                        shape:tuple=(16, 24), # (rows, cols) of the 2.5° grid
+                        fill:float=1e30, # the value written on land (no `_FillValue`); a few land cells are NaN instead
+                        overwrite:bool=False) -> Path:
+    "A stand-in for a public monthly wind product: UWND/VWND in 'M/S' on a 2.5° grid (north to south), land as 1e30 or NaN with no _FillValue, time in 'hour since 0000-01-01'."
+    import xarray as xr
+    path = Path(path)
+    if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    H, W = shape
+    rng = np.random.default_rng(seed)
+    lat, lon = 57.5 - 2.5 * np.arange(H), 200.0 + 2.5 * np.arange(W)   # latitudes north → south, longitudes 0…360 (as NCEP/NCAR stores them)
+    la, lo = np.meshgrid(lat, lon, indexing='ij')
+    R = 6_371e3; X = np.stack([np.deg2rad(lo) * R * np.cos(np.deg2rad(la)), np.deg2rad(la) * R], -1).reshape(-1, 2)
+    K = np.exp(-((X[:, None] - X[None]) ** 2).sum(-1) / (2 * 1200e3 ** 2))   # Gaussian covariance, 1200 km
+    w, V = np.linalg.eigh(K); S = V * np.sqrt(np.clip(w, 0, None))           # a square root of K (K is too smooth for Cholesky)
+    z, uv = S @ rng.standard_normal((H * W, 2)), np.empty((n, 2, H, W))
+    for t in range(n):   # an AR(1) in time: consecutive months are alike, every month is a draw of the same stationary field
+        z = 0.6 * z + 0.8 * (S @ rng.standard_normal((H * W, 2)))
+        uv[t] = (np.array([6.0, -1.0])[:, None] + np.array([3.0, 2.0])[:, None] * z.T + 0.1 * rng.standard_normal((2, H * W))).reshape(2, H, W)
+    land = (lo >= 237.5) & (la <= 47.5) | ((la == lat[H // 2]) & (lo == lon[W // 3]))   # a coast in the south-east and one island cell
+    uv[:, :, land] = fill
+    uv[:, :, land & (la <= lat[-2])] = np.nan                                           # the southern coast as NaN: both kinds of land
+    hours = 24 * (15.0 + 30.4375 * np.arange(n))                                        # mid-month, counted from year 0
+    attrs = lambda c: dict(long_name=f"Monthly mean {'uv'[c]}-wind at 10 m", units='M/S', var_desc=f"{'uv'[c]}-wind", actual_range=np.array([-20., 20.], 'f4'))
+    ds = xr.Dataset({'UWND': (('time', 'lat', 'lon'), uv[:, 0].astype('f4'), attrs(0)), 'VWND': (('time', 'lat', 'lon'), uv[:, 1].astype('f4'), attrs(1))},
+                    coords={'time': ('time', hours, dict(units='hour since 0000-01-01', long_name='Time', delta_t='0000-01-00 00:00:00')),
+                            'lat': ('lat', lat, dict(units='degrees_north', long_name='Latitude')),
+                            'lon': ('lon', lon, dict(units='degrees_east', long_name='Longitude'))},
+                    attrs=dict(title='synthetic monthly mean 10 m wind (a stand-in for a public 2.5 degree product)', history='made by diffkit.data.synthetic_wind_file'))
+    with atomic_path(path) as tmp: ds.to_netcdf(tmp, encoding={k: {'_FillValue': None} for k in ('UWND', 'VWND', 'time', 'lat', 'lon')})
+    return path
+
+# %% ../nbs/00_data.ipynb #imp03imp
+def _parse_grid(grid) -> tuple|None:
+    "None or 'native' → None (keep the grid); (H, W) or 'HxW' → (H, W)."
+    if grid is None or (isinstance(grid, str) and grid.strip().lower() == 'native'): return None
+    if isinstance(grid, str):
+        m = re.fullmatch(r'\s*(\d+)\s*[xX×]\s*(\d+)\s*', grid)
+        if m is None: raise ValueError(f"grid must be 'native' or HxW (rows x columns) such as 64x128, got {grid!r}")
+        grid = (m.group(1), m.group(2))
+    try: g = tuple(int(k) for k in grid)
+    except (TypeError, ValueError): g = ()
+    if len(g) != 2 or min(g) < 1: raise ValueError(f"grid must be 'native' or two positive integers (rows, cols), got {grid!r}")
+    return g
+
+def _crop_window(f:Fields, crop) -> tuple:
+    "(r0, r1, c0, c1, how) of `crop`: 'LAT0:LAT1:LON0:LON1' in degrees (fields with lon/lat), or 'i:Y0:Y1:X0:X1' / (no lon/lat) 'Y0:Y1:X0:X1' in indices."
+    s, index = str(crop).strip(), False
+    if s.startswith('i:'): s, index = s[2:], True
+    try: vals = [float(p) for p in s.split(':')]
+    except ValueError: vals = []
+    if len(vals) != 4 or not np.isfinite(vals).all():
+        raise ValueError(f"crop must be 'LAT0:LAT1:LON0:LON1' (degrees) or 'i:Y0:Y1:X0:X1' (row and column indices, end excluded), got {crop!r}")
+    H, W = f.grid
+    if index or f.lon is None or f.lat is None:
+        if any(v != int(v) for v in vals): raise ValueError(f"a crop in indices needs integers, got {crop!r} (this grid has no lon/lat for degrees)")
+        r0, r1, c0, c1 = map(int, vals)
+        if not (0 <= r0 < r1 <= H and 0 <= c0 < c1 <= W):
+            raise ValueError(f"crop rows {r0}:{r1}, cols {c0}:{c1} is not a window of the {H}×{W} grid (rows 0:{H}, cols 0:{W}; row 0 is the south edge)")
+        return r0, r1, c0, c1, 'indices'
+    lon = f.lon if f.lon.ndim == 2 else np.broadcast_to(f.lon[None], (H, W))
+    lat = f.lat if f.lat.ndim == 2 else np.broadcast_to(f.lat[:, None], (H, W))
+    la0, la1 = sorted(vals[:2]); lo0, lo1 = vals[2:]
+    if np.nanmax(lon) > 180 and min(lo0, lo1) < 0: lo0, lo1 = lo0 % 360, lo1 % 360           # the box in the data's 0…360 convention
+    elif np.nanmin(lon) < 0 and max(lo0, lo1) > 180: lo0, lo1 = (lo0 + 180) % 360 - 180, (lo1 + 180) % 360 - 180
+    in_lon = (lon >= lo0) & (lon <= lo1) if lo0 <= lo1 else (lon >= lo0) | (lon <= lo1)    # lo0 > lo1: across the date line
+    inside = in_lon & (lat >= la0) & (lat <= la1)
+    if not inside.any():
+        raise ValueError(f"no cell centre lies in latitudes {la0:g}…{la1:g}, longitudes {lo0:g}…{lo1:g}: the data span latitudes "
+                         f"{np.nanmin(lat):g}…{np.nanmax(lat):g}, longitudes {np.nanmin(lon):g}…{np.nanmax(lon):g} (indices: 'i:Y0:Y1:X0:X1')")
+    rows, cols = np.flatnonzero(inside.any(1)), np.flatnonzero(inside.any(0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1, 'degrees'
+
+def _window_fields(f:Fields, r0, r1, c0, c1) -> Fields:
+    "The cells rows r0:r1, cols c0:c1 of every snapshot."
+    pick = lambda a, along_x: None if a is None else a[r0:r1, c0:c1] if a.ndim == 2 else a[c0:c1] if along_x else a[r0:r1]
+    return Fields(f.uv[:, :, r0:r1, c0:c1], f.ocean[r0:r1, c0:c1], f.x[c0:c1], f.y[r0:r1], f.time, f.split, f.attrs, f.run,
+                  pick(f.lon, True), pick(f.lat, False))
+
+def _counts(split) -> str: return ', '.join(f"{s}={int((split == s).sum())}" for s in SPLITS)
+
+
+# %% ../nbs/00_data.ipynb #importhelp0
+def _import_grid(f:Fields, g:tuple, notes:list) -> Fields:
+    "Crop (centre window) or pad (centred, with land) `f` to the grid `g`, noting what was done."
+    (h, w), (H, W) = f.grid, g
+    if h <= H and w <= W: org, what = ((H - h) // 2, (W - w) // 2), 'padded with land'
+    else: org, what = None, 'cropped (centre window)'
+    how, r0, c0 = _window(h, w, g, org)
+    notes.append(f"grid {h}×{w} {what} to {H}×{W}: " + (f"the data sit at rows {r0}:{r0 + h}, cols {c0}:{c0 + w}" if how == 'pad'
+                                                          else f"kept rows {r0}:{r0 + H}, cols {c0}:{c0 + W}"))
+    return _from_array(f.uv, f.ocean, f.x, f.y, f.time, f.split, f.attrs, g, (r0, c0), 'auto', f.run, f.lon, f.lat)
+
+def _import_splits(f:Fields, split, fractions, guard:int, had:bool, notes:list) -> tuple:
+    "`f` labelled as `split` says (None: its own labels, else by time), noting what was done; and the rule used."
+    if split is None: split = 'keep' if f.split is not None else 'by-time'
+    if split == 'keep': notes.append(f"splits: the file's own labels ({_counts(f.split)})")
+    elif split == 'none': f.split = None; notes.append("splits: none (evaluate then needs --split all)")
+    elif split == 'by-run':
+        if f.run is None: raise ValueError("split='by-run' needs a `run` variable (which independent run each snapshot comes from); this file has none: "
+                                           "use split='by-time' (--split by-time)")
+        f.split = run_splits(f.run, fractions); notes.append(f"splits by run ({len(np.unique(f.run))} runs): {_counts(f.split)}")
+    else:
+        order = np.argsort(f.time, kind='stable')
+        lab = np.empty(len(f), dtype='<U5')
+        lab[order] = block_splits(np.zeros(len(f), int) if f.run is None else f.run[order], fractions, guard)
+        if (lab == '').any():
+            notes.append(f"dropped {int((lab == '').sum())} guard snapshot(s) at the block boundaries (guard={guard})")
+            f = f[lab != '']; lab = lab[lab != '']
+        f.split = _split_array(lab, len(f))
+        notes.append(f"splits by time (contiguous blocks {'/'.join(f'{x:g}' for x in fractions)}{' per run' if f.run is not None else ''}): {_counts(f.split)}")
+    if split != 'keep' and had: notes.append("relabelled: the file's own split variable was replaced (its codes were not read)")
+    return f, split
+
+
+# %% ../nbs/00_data.ipynb #importfn0
+def import_fields(src, # any file xarray reads (NetCDF, …) holding (u, v) snapshots
+                  out, # the `.nc` file to write
+                  u:str|None=None, v:str|None=None, # names of the velocity variables (found by standard or common names when None)
+                  units:str|None=None, # the velocities' units, when the file's are missing or wrong ('m/s', 'cm/s', 'knots', …)
+                  land='auto', # `LAND_RULES` ('auto', 'nan-all', 'nan-any', 'zeros'), an ocean mask array, or a mask file (.npy/.nc, 1 = water)
+                  grid='native', # 'native' keeps the grid; (H, W) or 'HxW' crops (centred) or pads (centred, with land) to it
+                  crop:str|None=None, # a window first: 'LAT0:LAT1:LON0:LON1' (degrees) or 'i:Y0:Y1:X0:X1' (indices, end excluded)
+                  split:str|None=None, # 'by-time', 'by-run', 'none'; None: the file's own labels, else 'by-time'
+                  fractions=(0.7, 0.15, 0.15), # train, val, test shares for 'by-time' / 'by-run'
+                  guard:int=0, # 'by-time': snapshots dropped at each block boundary (so no test snapshot touches a train one)
+                  overwrite:bool=False, # replace an existing `out`
+                 ) -> dict: # out, n, grid, splits, variables, source_units, time_units, decisions
+    "Read a user's file once, say every decision taken, and write it as a CF NetCDF that every diffkit command reads with no options."
+    from datetime import datetime, timezone
+    from diffkit import __version__
+    src, out = Path(src), Path(out)
+    if out.suffix != '.nc': raise ValueError(f"the output must be a .nc file, got {out}")
+    if not src.exists(): raise FileNotFoundError(f"no such file: {src}")
+    if out.resolve() == src.resolve(): raise ValueError(f"the output {out} is the input file: choose another name")
+    if out.exists() and not overwrite: raise FileExistsError(f"{out} exists; pass overwrite=True (--overwrite) to replace it, or choose another name")
+    if split not in (None, 'by-time', 'by-run', 'none'): raise ValueError(f"split must be 'by-time', 'by-run' or 'none', got {split!r}")
+    g = _parse_grid(grid)
+    notes = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        try: ds = _open_ds(src)
+        except (OSError, ValueError) as e:
+            if isinstance(e, ValueError) and 'NetCDF' not in str(e) and 'engine' not in str(e): raise
+            raise ValueError(f"could not read {src.name} with xarray ({e}); import reads files xarray opens (NetCDF, …)") from None
+        with ds:
+            had = 'split' in ds.variables
+            if split is None and had: _split_codes(ds['split'].values, src.name)   # codes other than 0/1/2: an error naming --split
+            if split is not None and 'split' in ds.variables: ds = ds.drop_vars('split')   # relabelled below: the old codes are not read
+            f = open_fields(ds, u, v, grid=None, land=land, units=units)
+        notes += list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataNote) or
+                                    (issubclass(w.category, UserWarning) and 'diffkit' in Path(w.filename).parts)))
+    for c in (0, 1):
+        s = f.attrs[('u_source', 'v_source')[c]]
+        if units: notes.append(f"{s['name']}: units given as {units!r} (the file says {s.get('units')!r})")
+        elif s.get('units') is not None and _UNIT_SCALES.get(_unit_key(s['units'])) == 1.0 and s['units'] not in ('m s-1', 'm/s'):
+            notes.append(f"{s['name']}: units {s['units']!r} read as m/s")
+    notes.append(f"time: {len(f)} snapshots from {f.time.min():g} to {f.time.max():g} {f.attrs['time_units']!r}")
+    if crop is not None:
+        r0, r1, c0, c1, how = _crop_window(f, crop)
+        f = _window_fields(f, r0, r1, c0, c1)
+        notes.append(f"cropped to rows {r0}:{r1}, cols {c0}:{c1} ({how} {crop!r}): {r1 - r0}×{c1 - c0} cells")
+    if g is not None and g != f.grid: f = _import_grid(f, g, notes)
+    f, split = _import_splits(f, split, fractions, guard, had, notes)
+    missing = [s for s in SPLITS if f.split is not None and not (f.split == s).any()]
+    if missing: notes.append(f"no {'/'.join(missing)} snapshots: too few snapshots for these fractions")
+    opts = dict(u=u, v=v, units=units, land=land if isinstance(land, str) else str(land) if isinstance(land, Path) else 'array', grid=str(grid),
+                crop=crop, split=split, fractions=list(fractions), guard=guard)
+    stamp = datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+    f.attrs = dict(f.attrs, source_file=src.name, diffkit_import=json.dumps(dict(source_file=src.name, diffkit=__version__, options=opts, decisions=notes)),
+                   history=f"{stamp}: diffkit {__version__} data import {src.name}" + (f"\n{f.attrs['history']}" if f.attrs.get('history') else ''))
+    save_fields(f, out, overwrite=overwrite)
+    return dict(out=str(out), n=len(f), grid=list(f.grid), ocean_fraction=round(f.ocean.float().mean().item(), 4),
+                splits=None if f.split is None else {s: int((f.split == s).sum()) for s in SPLITS},
+                variables=[f.attrs['u_source']['name'], f.attrs['v_source']['name']],
+                source_units=[f.attrs['u_source'].get('units'), f.attrs['v_source'].get('units')], time_units=f.attrs['time_units'],
+                has_lonlat=f.lon is not None and f.lat is not None, decisions=notes)
 
 # %% ../nbs/00_data.ipynb #0fd711c3
 DEMO_FILE = 'demo.nc'

@@ -139,9 +139,13 @@ def result_dataset(s:Scored, # what `run_and_score` returned
                    truth=None, # (2, H, W) the true field, m/s, when known
                    x=None, y=None, # cell-centre coordinates, m (default 50 m cells)
                    attrs:dict|None=None, # more global attributes (the field's name, the method …)
+                   lon=None, lat=None, # (W,)/(H,) or (H, W) longitudes and latitudes of the cells, when the data had them
+                   time:float|None=None, time_units:str|None=None, # the snapshot's time, in its file's units
+                   source_attrs:dict|None=None, # the `Fields.attrs` the field came from: its velocities' source names and units
                   ):
     "The filled field, the baselines, the spread, the truth, the masks and the metrics as a CF `xarray.Dataset`."
     import xarray as xr
+    from diffkit.data import velocity_attrs, _time_attrs
     r = s.result; H, W = r.ocean.shape
     x = np.arange(W) * 50. + 25. if x is None else np.asarray(x); y = np.arange(H) * 50. + 25. if y is None else np.asarray(y)
     maps = [('', r.mean, 'diffusion inpainting (ensemble mean)'), ('_spread', r.spread, 'ensemble spread (std across members)')]
@@ -154,21 +158,27 @@ def result_dataset(s:Scored, # what `run_and_score` returned
             vars_[('u', 'v')[c] + suffix] = (dims, a[c], dict(long_name=f"{what}, {comp}", units='m s-1'))
     flag = lambda name, m: (dims, m.numpy().astype('i1'), dict(long_name=name, flag_values=np.array([0, 1], 'i1')))
     vars_['known'], vars_['ocean'] = flag('observed cells (1 = observed)', r.known), flag('water mask (1 = water)', r.ocean)
-    ds = xr.Dataset(vars_, coords={'y': ('y', y, dict(units='m', axis='Y')), 'x': ('x', x, dict(units='m', axis='X'))},
+    coords = {'y': ('y', y, dict(units='m', axis='Y')), 'x': ('x', x, dict(units='m', axis='X'))}
+    for k, a, line, (sn, un) in (('lon', lon, ('x',), ('longitude', 'degrees_east')), ('lat', lat, ('y',), ('latitude', 'degrees_north'))):
+        if a is not None: a = np.asarray(a, dtype=np.float64); coords[k] = (line if a.ndim == 1 else dims, a, dict(standard_name=sn, units=un))
+    if time is not None: coords['time'] = ((), float(time), dict(standard_name='time', **_time_attrs(time_units or 'hours since 2000-01-01 00:00:00')))
+    ds = xr.Dataset(vars_, coords=coords,
                     attrs=dict(Conventions='CF-1.8', title='diffkit inpainting result', config=json.dumps(r.config.to_dict()),
                                seed=int(r.seed or 0), metrics=json.dumps(s.metrics, default=str), **(attrs or {})))
-    ds['u'].attrs['standard_name'], ds['v'].attrs['standard_name'] = 'eastward_sea_water_velocity', 'northward_sea_water_velocity'
+    for c, k in enumerate('uv'):   # the source's names and units; a standard name only where the source had one (winds are no sea water)
+        ds[k].attrs |= {n: v for n, v in velocity_attrs(source_attrs or {}, c).items() if n in ('standard_name', 'source_name', 'source_units')}
     return ds
 
 def save_result(path, # a `.nc` file
                 s:Scored, truth=None, x=None, y=None, attrs:dict|None=None, # as `result_dataset`
                 overwrite:bool=False, # replace an existing file
+                **where, # lon, lat, time, time_units, source_attrs: as `result_dataset`
                ) -> Path:
     "Write `result_dataset(...)` as NetCDF, atomically; an existing file is kept unless `overwrite`."
     path = Path(path)
     if path.suffix != '.nc': raise ValueError(f"a result file must end in .nc, got {path}")
     if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) or choose another name")
-    with atomic_path(path) as tmp: result_dataset(s, truth, x, y, attrs).to_netcdf(tmp, format='NETCDF4')
+    with atomic_path(path) as tmp: result_dataset(s, truth, x, y, attrs, **where).to_netcdf(tmp, format='NETCDF4')
     return path
 
 # %% ../nbs/12_evaluate.ipynb #706894dd
