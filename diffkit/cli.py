@@ -314,6 +314,16 @@ def _warning_lines(a):
     try: yield
     finally: warnings.showwarning = show
 
+def _grid_arg(s:str, data) -> tuple:
+    "--grid: 'native' (the grid of --data) or HxW."
+    if s == 'native':
+        if data is None: raise CLIError("--grid native needs --data (its grid becomes the model's)")
+        from diffkit.data import open_index
+        return tuple(open_index(data, grid=None).grid)
+    try: h, w = (int(v) for v in s.lower().split('x'))
+    except ValueError: raise CLIError(f"--grid must be HxW (e.g. 64x128) or native, got {s!r}") from None
+    return h, w
+
 def cmd_train(a):
     from diffkit.train import train, recipe, TrainConfig, run_result
     from diffkit.models import model_config
@@ -336,6 +346,7 @@ def cmd_train(a):
     if a.target: mo['target'] = a.target
     if a.dropout is not None: mo['dropout'] = a.dropout
     if a.norm_groups is not None: mo['norm_groups'] = a.norm_groups
+    if a.grid: mo['grid'] = _grid_arg(a.grid, a.data)
     if mo:
         if mc is None and resuming:   # changes on top of the run being resumed (which then refuses them, saying what differs)
             from diffkit.models import checkpoint_info, ModelConfig
@@ -354,7 +365,7 @@ def cmd_train(a):
                gp_params=str(out / 'gp.json') if (out / 'gp.json').exists() else None)   # the GP fitted to this data, found by --checkpoint
     _emit(res, a.json, [f"trained {out}: {r.step} updates ({r.epochs} epochs), best val loss {r.best_val_loss:.5f} at update {r.best_step}",
                         f"  {r.samples_per_s:.1f} samples/s; use the model with load_model('{out / 'best'}')"]
-                       + ([f"  the GP baseline fitted to this data: {res['gp_params']} (inpaint/evaluate --checkpoint {out / 'best'} use it)"] if res['gp_params'] else []))
+                       + ([f"  the GP baseline fitted to this data: {res['gp_params']} (inpaint/evaluate --model {out / 'best'} use it)"] if res['gp_params'] else []))
 
 # %% ../nbs/16_cli.ipynb #60e86da1
 def knob_args(q:argparse.ArgumentParser, # the subcommand's parser
@@ -562,6 +573,7 @@ def _add_train(sub):
     t.add_argument('--target', choices=['eps', 'v', 'x0'], help='what the model predicts (default eps)')
     t.add_argument('--dropout', type=float, help='dropout in every ResBlock')
     t.add_argument('--norm-groups', type=int, help='GroupNorm groups (must divide every width)')
+    t.add_argument('--grid', help="the model's grid, HxW or native (the data's own grid); default 64x128, into which a smaller study area is padded")
     for flag, typ, hlp in (('--epochs', int, 'passes over the train split'), ('--batch-size', int, 'fields per micro-batch'),
                            ('--accum', int, 'micro-batches per update'), ('--lr', float, 'peak learning rate'),
                            ('--min-lr', float, 'final learning rate of the cosine decay'), ('--warmup', int, 'updates of linear warm-up'),

@@ -274,7 +274,8 @@ def check_grid(config, # a `ModelConfig`, or anything with `.config` (a model, a
     if tuple(shape[-2:]) != tuple(cfg.grid):
         (H, W), (h, w) = cfg.grid, shape[-2:]
         raise ValueError(f"model '{cfg.arch}' was built for a {H}×{W} grid, the data is {h}×{w}: place the study area in "
-                         f"the model grid (open_fields(..., grid=({H}, {W})) pads or crops it), or train a model on this grid")
+                         f"the model grid (`diffkit data import FILE --grid {H}x{W} [--crop …] --out NEW.nc`, or open_fields(..., "
+                         f"grid=({H}, {W})), pads or crops it), or train a model on the data's grid (`diffkit train --grid native`)")
 
 def cond_input(known, # (H, W), (B, H, W) or (B, 1, H, W): 1/True where observed
                values, # (B, 2, H, W) or (2, H, W) known (u, v) in network units; NaN/anything where not known
