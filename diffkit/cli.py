@@ -106,10 +106,10 @@ def cmd_data_sample(a):
     _emit(res, a.json, [f"wrote {a.n} test snapshots to {p} ({p.stat().st_size / 1e6:.2f} MB)"])
 
 # %% ../nbs/16_cli.ipynb #58be4c40
-def _pick_field(a):
-    "Field `a.index` of `a.data` (its `a.split` split when it has splits) or of the bundled demo sample."
-    from diffkit.data import open_fields, load_demo_sample
-    with _warning_lines(a): f = load_demo_sample() if a.data is None else open_fields(a.data)   # e.g. a larger grid cropped: said
+def _pick_field(a, grid:tuple|None=None):
+    "Field `a.index` of `a.data` (its `a.split` split when it has splits; on `grid`, default the model grid) or of the bundled demo sample."
+    from diffkit.data import open_fields, load_demo_sample, GRID
+    with _warning_lines(a): f = load_demo_sample() if a.data is None else open_fields(a.data, grid=grid or GRID)   # e.g. a larger grid cropped: said
     where = 'the bundled demo sample' if a.data is None else str(a.data)
     if a.data is not None and f.split is not None: f, where = f.select(a.split), f"the {a.split} split of {a.data}"
     if not 0 <= a.index < len(f): raise CLIError(f"--index {a.index} is out of range: {where} has {len(f)} fields (0 to {len(f) - 1})")
@@ -197,13 +197,15 @@ def _model_standardizer(a, cfg):
     d = checkpoint_info(path).get('standardizer')
     return Standardizer.from_dict(d) if d else None
 
-def _data_checks(a, cfg) -> dict|None:
+def _data_checks(a, cfg, grid:tuple|None=None) -> dict|None:
     "For `evaluate`: warn when the model's scale does not fit the data's (a few test snapshots read); the data's `grid_scales` (None: the bundled sample)."
     import numpy as np, torch
     from diffkit.data import open_index, open_fields
     from diffkit.gp import grid_scales
     if a.data is None: return None
-    with _warning_lines(a): f = open_index(a.data) if Path(a.data).suffix == '.nc' else open_fields(a.data)   # e.g. a larger grid cropped: said
+    from diffkit.data import GRID
+    grid = grid or GRID
+    with _warning_lines(a): f = open_index(a.data, grid=grid) if Path(a.data).suffix == '.nc' else open_fields(a.data, grid=grid)   # e.g. a larger grid cropped: said
     t = f.select('test') if f.split is not None and (f.split == 'test').any() else f
     uv = torch.stack([t.snapshot(int(k)) for k in np.unique(np.linspace(0, len(t) - 1, min(8, len(t))).round().astype(int))])
     _scale_check(a, _model_standardizer(a, cfg), uv)
@@ -422,7 +424,8 @@ def cmd_inpaint(a):
     from diffkit.evaluate import run_and_score, save_result
     if a.threads is not None: torch.set_num_threads(a.threads)
     out, _, cfg, ck = _out_arg(a), _plot_arg(a), _method_config(a), _checkpoint_arg(a)
-    f, i = _pick_field(a)
+    from diffkit.evaluate import _model_grid
+    f, i = _pick_field(a, _model_grid(ck))   # a model on the data's own grid (train --grid native) reads it there
     from diffkit.gp import grid_scales
     gp_params, gp_source = _gp_params_arg(a, grid_scales(f), ck)
     _scale_check(a, ck.standardizer if ck is not None else _model_standardizer(a, cfg), f.uv[::max(1, len(f) // 16)])
@@ -457,7 +460,8 @@ def cmd_evaluate(a):
     ck = None if a.model is None or a.model in ('uncond', 'concat') else a.model
     if ck is not None and not Path(ck).exists(): raise CLIError(f"--model {a.model!r} is neither a shipped model (uncond, concat) nor a checkpoint folder")
     out = a.out or f"runs/eval/{a.protocol}-{a.method}-n{a.n}"
-    gp_params, gp_source = _gp_params_arg(a, _data_checks(a, cfg), ck)
+    from diffkit.evaluate import _model_grid
+    gp_params, gp_source = _gp_params_arg(a, _data_checks(a, cfg, _model_grid(ck)), ck)
     ev = evaluate(a.protocol, a.n, cfg, data=a.data, checkpoint=ck, out=out, workers=a.workers, scheduler=a.scheduler,
                   split=a.split, threads=a.threads, trust_unhashed=a.trust_unhashed,
                   batch=a.batch, seed=a.seed, baselines=a.baselines, progress=not a.json and not a.no_progress,

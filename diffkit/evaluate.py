@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import Fields, FieldIndex, open_fields, open_index, atomic_path, demo_sample_path, read_snapshot
+from .data import GRID, Fields, FieldIndex, open_fields, open_index, atomic_path, demo_sample_path, read_snapshot
 from .masks import PROTOCOLS, protocol_mask, coverage, require_gap
 from .methods import InpaintConfig, make_config
 from .models import load_checkpoint
@@ -188,8 +188,9 @@ def _write_json(path:Path, obj):
 
 class FieldRef(NamedTuple):
     "Where a task's field lives: a snapshot of a NetCDF file, read by the worker (`diffkit.data.read_snapshot`)."
-    path: str   # the file, as `open_fields` read it (default grid and names)
+    path: str   # the file, as `open_fields` read it (default names)
     index: int  # the snapshot along the file's time axis
+    grid: tuple|None = GRID  # the model grid it is cropped or padded to (as `open_index` read the file)
 
 def peak_rss_mb() -> float:
     "This process's peak resident memory so far, MB (Linux: VmHWM, which starts afresh in a spawned worker)."
@@ -212,7 +213,7 @@ def _malloc_for_torch() -> bool:
 def _task(items:list, threads:int, baselines=None, gp_params=None) -> list:
     "Fields on a worker as one batch (a plain function of plain data): each item is (field or `FieldRef`, ocean, known, config, checkpoint, seed, x, y, dx, dy)."
     torch.set_num_threads(threads); _malloc_for_torch()
-    read = lambda uv, ocean: read_snapshot(uv[0], uv[1], ocean) if isinstance(uv, tuple) else uv   # a `FieldRef` (any module's) or the field
+    read = lambda uv, ocean: read_snapshot(uv[0], uv[1], ocean, grid=uv[2]) if isinstance(uv, tuple) else uv   # a `FieldRef` (any module's) or the field
     _, _, _, cfg_dict, checkpoint, _, x, y, dx, dy = items[0]   # one method and grid per task
     fields = [(read(it[0], it[1]), it[1], it[2]) for it in items]
     scored = score_batch(fields, InpaintConfig(**cfg_dict), checkpoint, [it[5] for it in items], baselines, x, y, dx, dy, gp_params)
@@ -337,11 +338,18 @@ def baseline_summary(rows:list) -> dict:
     return dict(baselines=per, best_baseline=best, median_ratio_vs_best=per[best]['median_ratio'])
 
 # %% ../nbs/12_evaluate.ipynb #0cd9be77
-def _open(data):
-    "What `evaluate` scores: a file's `FieldIndex` (NetCDF: the client reads no velocities), or `Fields` in memory."
+def _open(data, grid:tuple=GRID):
+    "What `evaluate` scores, on the model's `grid`: a file's `FieldIndex` (NetCDF: the client reads no velocities), or `Fields` in memory."
     if isinstance(data, Fields): return data
     p = demo_sample_path() if data is None else Path(data)
-    return open_index(p) if p.suffix == '.nc' else open_fields(p)
+    return open_index(p, grid=grid) if p.suffix == '.nc' else open_fields(p, grid=grid)
+
+def _model_grid(checkpoint) -> tuple:
+    "The grid a checkpoint (a folder or a `Checkpoint`; None: the shipped models) was built for."
+    if checkpoint is None: return GRID
+    if hasattr(checkpoint, 'config'): return tuple(checkpoint.config.grid)
+    from diffkit.models import checkpoint_info
+    return tuple(checkpoint_info(checkpoint)['model']['grid'])
 
 def memory_summary(rows:list) -> dict:
     "Peak resident memory per worker over the rows (MB), and the largest."
@@ -411,9 +419,9 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
         gp_params = resolve_gp_params(gp_params)[0]   # a file: its numbers, and its path as the source
     if protocol not in PROTOCOLS: raise ValueError(f"unknown protocol {protocol!r}; the protocols are {list(PROTOCOLS)}")
     _check_run_args(workers, batch, threads, scheduler, out)
-    test, idx = protocol_fields(_open(data), n, split)
-    protocol_mask(protocol, test.ocean, 0, seed)   # a mask with nothing to fill fails here, not on a worker
     checkpoint = _run_checkpoint(checkpoint, trust_unhashed)
+    test, idx = protocol_fields(_open(data, _model_grid(checkpoint)), n, split)   # a user's model on its own grid: the data on it too
+    protocol_mask(protocol, test.ocean, 0, seed)   # a mask with nothing to fill fails here, not on a worker
     if baselines not in (None, False) and not isinstance(baselines, Baselines): baselines = str(Path(baselines).resolve())
     meta = dict(protocol=protocol, n=n, seed=seed, config=cfg.to_dict(), data='bundled demo sample' if data is None else str(data),
                 checkpoint=None if checkpoint is None else str(getattr(checkpoint, 'path', checkpoint)),
@@ -424,7 +432,7 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
     todo, oc = [k for k in range(n) if k not in done], test.ocean
     def args(k):   # where the field is (a file snapshot, or a copy: a view would pickle the whole split), its mask, the method
         i = int(idx[k]); kn = protocol_mask(protocol, oc, k, seed)
-        field = FieldRef(test.path, int(test.rows[i])) if isinstance(test, FieldIndex) else test.uv[i].clone()
+        field = FieldRef(test.path, int(test.rows[i]), test.grid) if isinstance(test, FieldIndex) else test.uv[i].clone()
         return (field, oc, kn, cfg.to_dict(), checkpoint, seed * 1_000_003 + k, test.x, test.y, test.dx, test.dy)
     def finish(k, row):
         row = dict(field=k, index=int(idx[k]), time=float(test.time[idx[k]]), **row)
