@@ -675,10 +675,10 @@ def _ddp_main(args_file:str):
     "Entry point of one DDP process started by `_spawn` (rank and world size come from the environment, as under torchrun)."
     args = json.loads(Path(args_file).read_text())
     if args['cfg'] is not None: args['cfg'] = TrainConfig.from_dict(args['cfg'])
-    try: train(**args)
-    finally:
-        import torch.distributed as dist
-        if dist.is_initialized(): dist.destroy_process_group()
+    train(**args)   # a failure exits non-zero at once (`_spawn` then stops the other ranks)
+    import torch.distributed as dist
+    if dist.is_initialized():   # every rank done before any tears the group down: gloo can abort a rank whose peer left first
+        dist.barrier(); dist.destroy_process_group()
 
 def _spawn(nproc, data, out, model, cfg, resume, weights_only, init, stop_after, threads, progress, model_overrides, trust_unhashed=False):
     "Run `train` in `nproc` local processes (DDP over gloo), the way `torchrun --nproc_per_node` would; rank 0's result."
