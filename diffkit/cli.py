@@ -106,10 +106,10 @@ def cmd_data_sample(a):
     _emit(res, a.json, [f"wrote {a.n} test snapshots to {p} ({p.stat().st_size / 1e6:.2f} MB)"])
 
 # %% ../nbs/16_cli.ipynb #58be4c40
-def _pick_field(a, grid:tuple|None=None):
-    "Field `a.index` of `a.data` (its `a.split` split when it has splits; on `grid`, default the model grid) or of the bundled demo sample."
+def _pick_field(a, grid:tuple|None|str='model'):
+    "Field `a.index` of `a.data` (its `a.split` split when it has splits) on `grid` ('model': 64×128; None: the data's own), or of the bundled demo sample."
     from diffkit.data import open_fields, load_demo_sample, GRID
-    with _warning_lines(a): f = load_demo_sample() if a.data is None else open_fields(a.data, grid=grid or GRID)   # e.g. a larger grid cropped: said
+    with _warning_lines(a): f = load_demo_sample() if a.data is None else open_fields(a.data, grid=GRID if grid == 'model' else grid)   # e.g. a larger grid cropped: said
     where = 'the bundled demo sample' if a.data is None else str(a.data)
     if a.data is not None and f.split is not None: f, where = f.select(a.split), f"the {a.split} split of {a.data}"
     if not 0 <= a.index < len(f): raise CLIError(f"--index {a.index} is out of range: {where} has {len(f)} fields (0 to {len(f) - 1})")
@@ -122,7 +122,7 @@ def cmd_gp(a):
     _not_for(a, ('out', 'overwrite', 'n_fields', 'n_points'), '`diffkit gp fit`')
     if a.split == 'all': raise CLIError("--split all is for `diffkit gp fit`; one field comes from the train, val or test split")
     a.split, a.index, a.mask = a.split or 'test', 0 if a.index is None else a.index, a.mask or 'transect'
-    f, i = _pick_field(a)
+    f, i = _pick_field(a, None)   # the GP needs no model: the data on its own grid
     params, source = _gp_params_arg(a, grid_scales(f), kernel=a.kernel)
     known = mask_from_spec(a.mask, f.ocean, seed=a.seed)
     r = gp_inpaint(f.uv[i], f.ocean, known, params, exact=a.exact, fit_per_field=a.fit_per_field, x=f.x, y=f.y, name=f"field {i}")

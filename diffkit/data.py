@@ -456,13 +456,16 @@ def _find_var(ds, given, std_names, names, which):
 
 
 # %% ../nbs/00_data.ipynb #unitsplit1
-def _coord_m(vals, units, n):
+def _coord_m(vals, units, n, name=''):
     "Cell-centre coordinates in metres (degrees converted about the centre), or 50 m spacing if there are none."
     if vals is None: return np.arange(n) * 50.0 + 25.0, 'index'
     vals = np.asarray(vals, dtype=np.float64)
     u = str(units or '').lower()
     if u.startswith('km'): return vals * 1000, 'km'
-    return vals, ('degrees' if 'degree' in u else 'm')
+    if not u.strip() and str(name).lower().startswith(('lon', 'lat')):   # 'lon'/'lat' with no units: degrees, not metres
+        warnings.warn(f"coordinate {name!r} has no units; read as degrees (from its name)", DataNote, stacklevel=4)
+        return vals, 'degrees'
+    return vals, ('degrees' if 'degree' in u or u in ('degrees_e', 'degrees_n', 'degree_e', 'degree_n') else 'm')
 
 def _lonlat(ds, ydim, xdim, skip=()) -> tuple:
     "The names of the longitude and latitude variables on the velocity grid (1-D along x / y, or 2-D (y, x) as ROMS' lon_rho), or None."
@@ -590,6 +593,21 @@ def _land_rule(all_nan, all_zero, land:str, any_nan=None):
 
 
 # %% ../nbs/00_data.ipynb #b8b993eb
+def _check_speed(uv:torch.Tensor):
+    "Refuse finite values above `MAX_SPEED`: wrong units, or fill values."
+    fin = uv[torch.isfinite(uv)].abs()
+    if fin.numel() and fin.max() > MAX_SPEED:
+        raise ValueError(f"{int((fin > MAX_SPEED).sum())} value(s) exceed {MAX_SPEED:g} m/s (up to {fin.max().item():.4g}) after unit conversion: no current "
+                         f"or wind is that fast, so the units are wrong (cm/s labelled m/s?) or these are fill values. Give the units: units='cm/s' "
+                         f"(--units cm/s), or mask the fill values first")
+
+def _partial_error(part:torch.Tensor, where:str='') -> ValueError:
+    "The error for water cells (`part`, (h, w)) missing in only some snapshots."
+    r, c = part.nonzero()[0].tolist()
+    return ValueError(f"{int(part.sum())} water cell(s) are missing (NaN or fill values) in some snapshots (the first, row {r} col {c}{where}): "
+                      f"a cell must be water in every snapshot or land in every one. Take them as land with land='nan-any' "
+                      f"(--land nan-any), or fill them first")
+
 def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land, run=None, lon=None, lat=None):
     uv = torch.as_tensor(uv, dtype=torch.float32)
     if uv.ndim != 4 or uv.shape[1] != 2: raise ValueError(f"expected (N, 2, H, W) velocities, got shape {tuple(uv.shape)}")
@@ -598,20 +616,14 @@ def _from_array(uv, ocean_hint, x, y, time, split, attrs, grid, origin, land, ru
         warnings.warn(f"{int(big.sum())} value(s) of magnitude {FILL_LIMIT:.0e} or more (fill values such as 1e30 written without a _FillValue) "
                       f"read as missing", DataNote, stacklevel=3)
         uv = uv.masked_fill(big, float('nan'))
-    fin = uv[torch.isfinite(uv)].abs()
-    if fin.numel() and fin.max() > MAX_SPEED:
-        raise ValueError(f"{int((fin > MAX_SPEED).sum())} value(s) exceed {MAX_SPEED:g} m/s (up to {fin.max().item():.4g}) after unit conversion: no current "
-                         f"or wind is that fast, so the units are wrong (cm/s labelled m/s?) or these are fill values. Give the units: units='cm/s' "
-                         f"(--units cm/s), or mask the fill values first")
+    _check_speed(uv)
     allnan = (~torch.isfinite(uv)).flatten(1).all(1)
     if allnan.any(): raise ValueError(f"snapshot {int(allnan.nonzero()[0])} is entirely NaN (of {int(allnan.sum())} such); drop those snapshots first")
     ocean = _land_from(uv, land if ocean_hint is None else ocean_hint)   # (land is set to NaN by `Fields`, on the final grid)
     part = ocean & (~torch.isfinite(uv)).any(0).any(0)
     if part.any():
-        r, c = part.nonzero()[0].tolist(); k = int((~torch.isfinite(uv[:, :, r, c])).any(1).sum())
-        raise ValueError(f"{int(part.sum())} water cell(s) are missing (NaN or fill values) in some snapshots (the first, row {r} col {c}, in {k} of "
-                         f"{len(uv)}): a cell must be water in every snapshot or land in every one. Take them as land with land='nan-any' "
-                         f"(--land nan-any), or fill them first")
+        r, c = part.nonzero()[0].tolist()
+        raise _partial_error(part, f", in {int((~torch.isfinite(uv[:, :, r, c])).any(1).sum())} of {len(uv)}")
     if grid is not None:
         _crop_note(tuple(uv.shape[-2:]), grid, origin)
         oc = ocean.float().expand(1, 2, *ocean.shape).masked_fill(~ocean, float('nan'))
@@ -671,8 +683,8 @@ def _xr_layout(ds, u, v, units) -> dict:
     for n, s, given in ((un, su, units or U.attrs.get('units')), (vn, sv, units or ds[vn].attrs.get('units'))):
         if s != 1: warnings.warn(f"{n}: units {given!r} converted to m/s (× {s:.6g})", DataNote, stacklevel=3)
     cv = lambda d: (ds[d].values, ds[d].attrs.get('units')) if d in ds.coords and ds[d].dims == (d,) else (None, None)
-    x, xu = _coord_m(*cv(xdim), U.shape[-1])
-    y, yu = _coord_m(*cv(ydim), U.shape[-2])
+    x, xu = _coord_m(*cv(xdim), U.shape[-1], xdim)
+    y, yu = _coord_m(*cv(ydim), U.shape[-2], ydim)
     lon_n, lat_n = _lonlat(ds, ydim, xdim, skip={un, vn})
     lon, lat = (None if k is None else ds[k].values.astype(np.float64) for k in (lon_n, lat_n))
     if xu == 'index' and lon is not None and lon.ndim == 1: x, xu = lon.copy(), 'degrees'
@@ -854,9 +866,12 @@ def _scan_land(ds, lay:dict, land) -> torch.Tensor:
     n, nan, zero, some = len(lay['time']), True, True, False
     for t in range(0, n, 500):
         b = _xr_uv(ds, lay, range(t, min(n, t + 500)))
+        _check_speed(b)   # the checks `open_fields` makes, on the same pass
         miss = ~torch.isfinite(b)
         nan, zero, some = nan & miss.all(0).all(0), zero & (b == 0).all(0).all(0), some | miss.any(0).any(0)
-    return _land_rule(nan, zero, land, some)
+    ocean = _land_rule(nan, zero, land, some)
+    if (ocean & some).any(): raise _partial_error(ocean & some)
+    return ocean
 
 def open_index(path, # a NetCDF file
                u:str|None=None, v:str|None=None, grid:tuple|None=GRID, origin:tuple|None=None, land='auto', units:str|None=None, # as `open_fields`

@@ -93,7 +93,7 @@ def decoded_size(path, # a NetCDF file
                 ) -> dict: # u, v (the variables), snapshots, read_mb (as decoded), grid_mb (on the model grid), total_mb
     "The memory that reading a NetCDF file's velocities takes, from its header alone (no values are read)."
     import xarray as xr
-    try: ds = xr.open_dataset(path)
+    try: ds = xr.open_dataset(path, decode_times=False)   # the header only: a time axis dates cannot express (year 0) is no reason to refuse
     except (OSError, ValueError) as e:   # truncated, or not NetCDF after all
         raise ValueError(f"it could not be read as NetCDF ({str(e).replace(str(path), 'the file')}); is it complete?") from None
     with ds:
