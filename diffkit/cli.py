@@ -322,9 +322,9 @@ def _grid_arg(s:str, data) -> tuple:
         if data is None: raise CLIError("--grid native needs --data (its grid becomes the model's)")
         from diffkit.data import open_index
         return tuple(open_index(data, grid=None).grid)
-    try: h, w = (int(v) for v in s.lower().split('x'))
+    from diffkit.data import _parse_grid   # the parser `data import --grid` uses
+    try: return _parse_grid(s)
     except ValueError: raise CLIError(f"--grid must be HxW (e.g. 64x128) or native, got {s!r}") from None
-    return h, w
 
 def cmd_train(a):
     from diffkit.train import train, recipe, TrainConfig, run_result
