@@ -11,9 +11,9 @@ from . import __version__
 from .methods import KNOBS, PRESETS, PRIORS, DEFAULT_METHOD, make_config
 
 # %% auto #0
-__all__ = ['CLIError', 'cmd_data_demo', 'cmd_data_info', 'cmd_data_import', 'cmd_data_sample', 'cmd_gp', 'cmd_bench',
-           'cmd_gp_fit', 'cmd_demo', 'cmd_train', 'knob_args', 'cmd_inpaint', 'cmd_evaluate', 'cmd_baselines_fit',
-           'cmd_plan', 'build_parser', 'main']
+__all__ = ['ENSEMBLE_OUT', 'CLIError', 'cmd_data_demo', 'cmd_data_info', 'cmd_data_import', 'cmd_data_sample', 'cmd_gp',
+           'cmd_bench', 'cmd_gp_fit', 'cmd_demo', 'cmd_train', 'knob_args', 'cmd_inpaint', 'cmd_evaluate',
+           'cmd_baselines_fit', 'cmd_plan', 'build_parser', 'main']
 
 # %% ../nbs/16_cli.ipynb #5747b8da
 class CLIError(Exception):
@@ -462,6 +462,7 @@ def cmd_evaluate(a):
     out = a.out or f"runs/eval/{a.protocol}-{a.method}-n{a.n}"
     from diffkit.evaluate import _model_grid
     gp_params, gp_source = _gp_params_arg(a, _data_checks(a, cfg, _model_grid(ck)), ck)
+    if a.protocol == 'survey': return _cmd_survey(a, cfg, ck, out, gp_params, gp_source)
     ev = evaluate(a.protocol, a.n, cfg, data=a.data, checkpoint=ck, out=out, workers=a.workers, scheduler=a.scheduler,
                   split=a.split, threads=a.threads, trust_unhashed=a.trust_unhashed,
                   batch=a.batch, seed=a.seed, baselines=a.baselines, progress=not a.json and not a.no_progress,
@@ -470,9 +471,33 @@ def cmd_evaluate(a):
     res = dict(n=s['n'], median_ratio=s['median_ratio'], mean_ratio=s['mean_ratio'], wins=s['wins'], worst_ratio=s['worst_ratio'],
                best_ratio=s['best_ratio'], seconds_per_field=s.get('seconds_per_field'), unet_evals_per_field=s.get('unet_evals_per_field'),
                calls_per_field=s['calls_per_field'], fields_per_second=s.get('fields_per_second'), protocol=a.protocol, method=a.method, out=str(ev.out),
-               **{k: s[k] for k in ('baselines', 'best_baseline', 'median_ratio_vs_best', 'memory', 'gp_params', 'split', 'model', 'data') if k in s})
+               **{k: s[k] for k in ('baselines', 'best_baseline', 'median_ratio_vs_best', 'memory', 'gp_params', 'split', 'model', 'data') if k in s},
+               **{k: s[k] for k in ENSEMBLE_OUT if k in s})
     _emit(res, a.json, [ev.table(), f"best baseline: {s.get('best_baseline')} (median ratio vs it {s.get('median_ratio_vs_best', float('nan')):.3f})",
-                        f"GP hyperparameters: {gp_source}", _scored_what(s), f"per-field results, report and figures in {ev.out}"])
+                        f"GP hyperparameters: {gp_source}", _scored_what(s)] + _ensemble_lines(s) + [f"per-field results, report and figures in {ev.out}"])
+
+ENSEMBLE_OUT = ('coverage_2sigma', 'spread_error_ratio', 'crps', 'gp_crps', 'gp_coverage_2sigma', 'crps_ratio_vs_gp', 'crps_wins',
+                'members', 'members_per_second', 'inflation', 'suggested_inflation')   # an ensemble run's summary keys that --json prints
+
+def _ensemble_lines(s:dict) -> list:
+    if 'coverage_2sigma' not in s: return []
+    return [f"ensemble of {s['members']} (inflation {s['inflation']:g}): spread/error {s['spread_error_ratio']:.3f}, ±2σ coverage "
+            f"{s['coverage_2sigma']:.3f} (GP {s['gp_coverage_2sigma']:.3f}), CRPS {s['crps']:.4f} vs GP {s['gp_crps']:.4f} m/s "
+            f"(median ratio {s['crps_ratio_vs_gp']:.3f}); inflation to calibrate: {s['suggested_inflation']:.2f}"]
+
+def _cmd_survey(a, cfg, ck, out, gp_params, gp_source):
+    "`diffkit evaluate --protocol survey`: the planned legs against the lawnmower (`diffkit.evaluate.evaluate_survey`)."
+    from diffkit.evaluate import evaluate_survey
+    from diffkit.methods import KNOBS
+    from diffkit.survey import plan_config
+    named = a.method != DEFAULT_METHOD or a.prior is not None
+    knobs = {k.name: getattr(a, k.name) for k in KNOBS if k.config and getattr(a, k.name) is not None}
+    pcfg = cfg if named else plan_config(**knobs)   # the planner's ensemble: its own defaults unless a method is named
+    if 'ensemble' in a.arms and pcfg.ensemble < 2: raise CLIError("the ensemble arm needs --ensemble 2 or more")
+    st, s = evaluate_survey(a.n, a.data, a.legs, tuple(a.arms), pcfg, ck, a.baselines, None if gp_source == 'shipped default' else gp_params,
+                            out, a.seed, a.split, progress=not a.json and not a.no_progress)
+    _emit(dict(s, out=str(out)), a.json, [st.table(), f"median planned ÷ lawnmower ({st.arms[0]}): {s['median_planned_over_lawnmower']:.3f}",
+                                          f"summary, rows, report and curve in {out}"])
 
 def _scored_what(s:dict) -> str:
     "One line: which snapshots of which file were scored, with which network (its weights' hash)."
@@ -627,7 +652,11 @@ def _add_inpaint_evaluate(sub):
                         description='Evaluate a method on n test fields of a protocol. Results are saved per field in --out as they finish; '
                         'run the same command again to resume. Prints n, median/mean/worst ratio vs GP, wins, seconds and UNet evaluations per field.')
     _method_args(ev, "the protocol's seed (its masks) and the base of every field's inpainting seed")
-    ev.add_argument('--protocol', default='transect', choices=['transect', 'auv', 'holes'], help='which protocol (default transect)')
+    ev.add_argument('--protocol', default='transect', choices=['transect', 'auv', 'holes', 'survey'],
+                    help='which protocol (default transect); survey: from the transect, add --legs legs planned by each of --arms or by a '
+                    'lawnmower of equal length, re-filled by EOF-OI after each (the method knobs then set the ensemble planner)')
+    ev.add_argument('--legs', type=_at_least(1), default=3, help='--protocol survey: legs added to the transect (default 3)')
+    ev.add_argument('--arms', nargs='+', default=['ensemble', 'gp', 'eof'], help='--protocol survey: planned arms (default ensemble gp eof)')
     ev.add_argument('--n', type=_at_least(1), default=100, help='fields, evenly spaced in time over the --split snapshots (default 100)')
     ev.add_argument('--split', default='test', choices=['test', 'val', 'train', 'all'],
                     help='the snapshots to score (default test); a file without split labels needs --split all, since its snapshots may '

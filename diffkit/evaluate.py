@@ -18,14 +18,14 @@ from .masks import PROTOCOLS, protocol_mask, coverage, require_gap
 from .methods import InpaintConfig, make_config
 from .models import load_checkpoint
 from .inpaint import InpaintResult, inpaint, inpaint_batch
-from .metrics import field_metrics, summarise
+from .metrics import field_metrics, summarise, rank_histogram, reliability_sums, pool_reliability
 from .baselines import Baselines, fill_baselines, load_baselines
-from .plots import compare_plot, ratio_bars, ratio_histogram, save_figure
+from .plots import compare_plot, ratio_bars, ratio_histogram, reliability_plot, rank_histogram_plot, save_figure
 
 # %% auto #0
-__all__ = ['SPLITS', 'ROW_KEYS', 'protocol_fields', 'Scored', 'run_and_score', 'score_batch', 'evaluate_field', 'result_dataset',
-           'save_result', 'FieldRef', 'peak_rss_mb', 'Evaluation', 'baseline_summary', 'memory_summary', 'evaluate',
-           'report', 'write_figures']
+__all__ = ['SPLITS', 'ROW_KEYS', 'ENSEMBLE_KEYS', 'protocol_fields', 'Scored', 'run_and_score', 'score_batch', 'evaluate_field',
+           'result_dataset', 'save_result', 'FieldRef', 'peak_rss_mb', 'Evaluation', 'ensemble_summary',
+           'baseline_summary', 'memory_summary', 'evaluate', 'report', 'write_figures', 'evaluate_survey']
 
 # %% ../nbs/12_evaluate.ipynb #1ed6dd06
 SPLITS = ('test', 'val', 'train', 'all')   # what an evaluation can score: one split, or every snapshot
@@ -84,13 +84,16 @@ def _load_baselines_cached(path:str): return load_baselines(path)
 def _scored(r:InpaintResult, fills:dict, uv, dx:float, dy:float) -> Scored:
     "Scores of one filled field beside its baselines' (`run_and_score` and `score_batch` end here)."
     gp = fills['gp']
-    m = field_metrics(r.mean, uv, r.ocean, r.known, gp_mean=gp.mean, members=r.members if len(r.members) > 1 else None, dx=dx, dy=dy)
+    ens = len(r.members) > 1
+    m = field_metrics(r.mean, uv, r.ocean, r.known, gp_mean=gp.mean, members=r.members if ens else None, gp_var=gp.var if ens else None, dx=dx, dy=dy)
     g = field_metrics(gp.mean, uv, r.ocean, r.known, dx=dx, dy=dy)
     stage_ratios = [r.gap_mse(uv, s) / m['gp_mse'] for s in r.stage_means] if len(r.stage_means) > 1 else None
     m.update(gp_rmse=g['rmse'], gp_div_rmse=g['div_rmse'], gp_vort_rmse=g['vort_rmse'], seconds=r.seconds, gp_seconds=gp.seconds,
              calls=r.calls, unet_evals=r.unet_evals, members=len(r.members), n_known=int(r.known.sum()), n_gap=int(r.gap.sum()),
              coverage=float(coverage(r.known, r.ocean)), seed=int(r.seed), stage_ratios=stage_ratios, prior=r.config.prior,
              baselines={name: f.gap_mse(uv) for name, f in fills.items()})
+    if ens and r.gap.any():   # what the report's reliability diagram and rank histogram pool over fields
+        m.update(rank_counts=rank_histogram(r.members, uv, r.gap).tolist(), reliability=reliability_sums(r.members, uv, r.gap))
     return Scored(r, fills, m)
 
 def _method(config, baselines):
@@ -324,6 +327,20 @@ class Evaluation:
         return '| protocol | ' + ' | '.join(cols) + ' |\n|' + '---|' * (len(cols) + 1) + '\n| ' + self.protocol + ' | ' + \
                ' | '.join(fmt(s.get(c)) for c in cols) + ' |'
 
+ENSEMBLE_KEYS = ('coverage_2sigma', 'spread_error_ratio', 'crps', 'gp_crps', 'gp_coverage_2sigma')  # per-field ensemble scores `evaluate` takes medians of
+
+def ensemble_summary(rows:list, # per-field rows of an ensemble run (members >= 2)
+                     inflation:float=1.0, # the run's inflation (the suggested one is relative to it)
+                    ) -> dict:
+    "Medians over fields of the ensemble's calibration and CRPS beside the GP's, and the inflation that would make spread match error."
+    if not rows or not all('coverage_2sigma' in r for r in rows): return {}
+    med = {k: float(np.median([r[k] for r in rows])) for k in ENSEMBLE_KEYS}
+    crps = np.array([r['crps'] / r['gp_crps'] for r in rows])
+    secs = sum(r['seconds'] for r in rows)
+    return dict(**med, crps_ratio_vs_gp=float(np.median(crps)), crps_wins=int((crps < 1).sum()), members=int(rows[0]['members']),
+                members_per_second=sum(r['members'] for r in rows) / secs if secs > 0 else None,
+                inflation=float(inflation), suggested_inflation=float(inflation / med['spread_error_ratio']) if med['spread_error_ratio'] > 0 else None)
+
 def baseline_summary(rows:list) -> dict:
     "Diffusion vs each baseline on the same fields (median, mean, wins, worst of the per-field ratios), and the best baseline."
     names = list(rows[0].get('baselines', {}))
@@ -444,7 +461,7 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
     wall, rows = time.perf_counter() - t0, [done[k] for k in range(n)]
     summ = summarise([r['ratio'] for r in rows], [r['seconds'] for r in rows], [r['unet_evals'] for r in rows])
     summ['seconds_per_field'], summ['unet_evals_per_field'] = summ.pop('mean_seconds'), summ.pop('mean_unet_evals')
-    summary = dict(protocol=protocol, **summ, **baseline_summary(rows),
+    summary = dict(protocol=protocol, **summ, **baseline_summary(rows), **ensemble_summary(rows, cfg.inflation),
                    calls_per_field=float(np.mean([r['calls'] for r in rows])), gp_seconds_per_field=float(np.mean([r['gp_seconds'] for r in rows])),
                    method=cfg.to_dict(), split=split, model=_model_record(checkpoint, cfg), data=_data_record(data), batch=batch, gp_params=gp_params.info.get('source', 'given') if gp_params is not None else 'shipped default', memory=memory_summary(rows),
                    wall_seconds=wall, fields_per_second=len(todo) / wall if todo else None)   # this call's fields (and its cluster start)
@@ -497,6 +514,15 @@ def report(ev:Evaluation) -> str:
                   '| baseline | median ratio | mean ratio | diffusion wins | worst ratio | baseline vs GP (median) |', '|---|---|---|---|---|---|']
         lines += [f"| {b} | {v['median_ratio']:.3f} | {v['mean_ratio']:.3f} | {v['wins']}/{s['n']} | {v['worst_ratio']:.3f} | {v['median_ratio_vs_gp']:.3f} |"
                   for b, v in s['baselines'].items()] + ['']
+    if 'coverage_2sigma' in s:
+        lines += [f"Ensemble of {s['members']} (inflation {s['inflation']:g}): medians over fields, on the gap cells "
+                  "(calibrated: spread/error ≈ 1, ±2σ coverage ≈ 0.95; CRPS lower is better):", '',
+                  '| | spread / error | ±2σ coverage | CRPS (m/s) | CRPS / GP CRPS | wins on CRPS | members/s |', '|---|---|---|---|---|---|---|',
+                  f"| ensemble | {s['spread_error_ratio']:.3f} | {s['coverage_2sigma']:.3f} | {s['crps']:.4f} | {s['crps_ratio_vs_gp']:.3f} | "
+                  f"{s['crps_wins']}/{s['n']} | {s['members_per_second']:.2f} |",
+                  f"| GP | — | {s['gp_coverage_2sigma']:.3f} | {s['gp_crps']:.4f} | 1 | | |", '',
+                  f"Inflation that would make the median spread/error 1: {s['suggested_inflation']:.2f} (fit it on the val split, "
+                  "`--split val`, then run the test split with `--inflation`).", '']
     lines += ['| worst fields | index | ratio | mse | gp_mse |', '|---|---|---|---|---|']
     lines += [f"| {r['field']} | {r['index']} | {r['ratio']:.3f} | {r['mse']:.3e} | {r['gp_mse']:.3e} |" for r in worst]
     return '\n'.join(lines) + '\n'
@@ -513,6 +539,12 @@ def write_figures(ev:Evaluation, test:Fields|FieldIndex, seed:int=0, n_worst:int
     paths = [save_figure(fig, ev.out / 'ratio_hist.png')]
     fig = Figure(figsize=(8, 2.6)); ratio_bars(ratios, labels=[r['index'] for r in ev.rows], ax=fig.subplots())
     paths.append(save_figure(fig, ev.out / 'ratio_bars.png'))
+    ens = [r for r in ev.rows if 'reliability' in r]
+    if ens:   # the ensemble's calibration, pooled over fields
+        fig = Figure(figsize=(7.4, 3.2), layout='constrained'); a1, a2 = fig.subplots(1, 2)
+        reliability_plot({f"{ev.summary['members']} members": pool_reliability([r['reliability'] for r in ens])}, ax=a1, title=f"{ev.protocol}: reliability")
+        rank_histogram_plot(np.sum([r['rank_counts'] for r in ens], 0), ax=a2, title='rank histogram')
+        paths.append(save_figure(fig, ev.out / 'calibration.png'))
     cfg = InpaintConfig(**ev.summary['method'])
     for r in sorted(ev.rows, key=lambda r: -r['ratio'])[:n_worst]:
         uv, kn = test.snapshot(r['index']), protocol_mask(ev.protocol, test.ocean, r['field'], seed)   # one snapshot read, not the dataset
@@ -521,3 +553,35 @@ def write_figures(ev:Evaluation, test:Fields|FieldIndex, seed:int=0, n_worst:int
         fig = compare_plot(uv, test.ocean, kn, panels, title=f"{ev.protocol}, field {r['field']} (index {r['index']}): ratio {r['ratio']:.2f}")
         paths.append(save_figure(fig, ev.out / f"worst_{r['field']:05d}.png"))
     return paths
+
+# %% ../nbs/12_evaluate.ipynb #85acf6a8
+def evaluate_survey(n:int=50, # fields, evenly spaced in time over the split
+                    data=None, # a dataset path or `Fields`; None: the bundled demo sample
+                    legs:int=3, # legs added to the transect, one at a time
+                    arms=('ensemble', 'gp', 'eof'), # planned arms (`diffkit.survey.ARMS`); the lawnmower is always run
+                    config=None, # the ensemble planner's inpainting config (None: `diffkit.survey.plan_config()`)
+                    checkpoint=None, baselines=None, gp_params=None, # as `evaluate` (the EOF-OI re-fill needs baselines on the grid)
+                    out=None, # a folder for summary.json, rows.json, report.md and survey_curve.png; None: keep nothing
+                    seed:int=0, split:str='test', progress:bool=True,
+                    **kw, # more `diffkit.survey.survey_study` settings (length, fill, headings, spacing, width …)
+                   ):
+    "The sequential `survey` protocol: from the transect, add legs planned by each arm or by a lawnmower of equal length; re-fill, score."
+    from diffkit.survey import survey_study
+    if isinstance(gp_params, (str, Path)):
+        from diffkit.gp import resolve_gp_params
+        gp_params = resolve_gp_params(gp_params)[0]
+    checkpoint = _run_checkpoint(checkpoint, False)
+    test, idx = protocol_fields(_open(data, _model_grid(checkpoint)), n, split)
+    uv = torch.stack([torch.as_tensor(test.snapshot(int(i))).float() for i in idx])
+    st = survey_study(uv, test.ocean, legs=legs, arms=tuple(arms), config=config, baselines=_baselines(baselines) or None, gp_params=gp_params,
+                      checkpoint=_checkpoint(checkpoint), x=test.x, y=test.y, seed=seed, progress=progress, **kw)
+    summary = dict(protocol='survey', split=split, **st.summary(), calibration=st.calibration(), data=_data_record(data), indices=[int(i) for i in idx])
+    if out is not None:
+        folder = Path(out); folder.mkdir(parents=True, exist_ok=True)
+        _write_json(folder / 'summary.json', summary)
+        _write_json(folder / 'rows.json', st.rows)
+        with atomic_path(folder / 'report.md') as tmp:
+            tmp.write_text(f"# survey: {st.n} fields, {legs} legs\n\n```\n{st.table()}\n```\n\nmedian planned ÷ lawnmower "
+                           f"({st.arms[0]}): {summary['median_planned_over_lawnmower']:.3f}\n\n![curve](survey_curve.png)\n")
+        save_figure(st.plot(cell_m=float(test.dx)), folder / 'survey_curve.png')
+    return st, summary

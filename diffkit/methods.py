@@ -74,6 +74,7 @@ KNOBS = (
     Knob('stride', int, 1, (1, 50), "visit every stride-th timestep, DDIM-style"),
     Knob('guidance_scale', float, 1.0, (0.0, 100.0), "strength of gradient guidance or of the x0-blend (methods with guidance only)", 0.1),
     Knob('ensemble', int, 1, (1, 64), "members, run as one batch; the result is their mean and spread"),
+    Knob('inflation', float, 1.0, (0.0, 100.0), "ensemble spread inflation: members' departures from their mean × this (the mean is unchanged)", 0.5),
     Knob('seed', int, 0, (0, 2 ** 31 - 1), "seeds every random draw: the same seed gives the same numbers", config=False),
 )
 KNOB = {k.name: k for k in KNOBS}
@@ -105,6 +106,7 @@ class InpaintConfig:
     guidance: str = 'none'   # one of `GUIDANCE`
     guidance_scale: float = 1.0 # gradient: s in μ + s·σ²·∇log p; x0-blend: fraction of the confidence weight used
     ensemble: int = 1        # members, run as one batch
+    inflation: float = 1.0   # members = mean + inflation·(member − mean) in the gap (multiplicative inflation; 1: as sampled)
     share_prior: bool = False # stage k+1 starts every member from the ensemble mean of stage k (else each from its own)
     shrink: float = 1.0      # final result = prior + shrink·(diffusion − prior) in the gap (1: the diffusion result)
     clip_x0: float|None = None # clamp x̂0 in network units (None: no clamp)
@@ -127,6 +129,7 @@ class InpaintConfig:
         if not self.eta >= 0: raise ValueError(f"eta must be >= 0, got {self.eta}")
         if not self.guidance_scale >= 0: raise ValueError(f"guidance_scale must be >= 0, got {self.guidance_scale}")
         if not 0 <= self.shrink <= 1: raise ValueError(f"shrink must lie in [0, 1], got {self.shrink}")
+        if not (0 <= self.inflation and math.isfinite(self.inflation)): raise ValueError(f"inflation must be a finite number >= 0, got {self.inflation}")
     @property
     def uses_prior(self) -> bool: return self.init == 'prior' or self.guidance != 'none' or any(s.floor < 1 for s in self.stages) or self.shrink < 1
     def replace(self, **kw) -> InpaintConfig: return replace(self, **kw)
@@ -151,13 +154,13 @@ def multistage(K:int=6, # number of stages
     if not (isinstance(K, int) and K >= 1): raise ValueError(f"the number of stages must be an integer >= 1, got {K!r}")
     return (Stage(t_start, floor),) + (Stage(t_refine, floor_refine, var_decay),) * (K - 1)
 
-_OWNED = ('stages', 'gamma', 'jump_n_sample', 'stride', 'guidance_scale', 'ensemble')  # config fields the knobs set
+_OWNED = ('stages', 'gamma', 'jump_n_sample', 'stride', 'guidance_scale', 'ensemble', 'inflation')  # config fields the knobs set
 
 def _config(values:dict, fixed:dict) -> InpaintConfig:
     "The config that a full set of knob values and the other (fixed) fields make."
     st = multistage(values['stages'], values['t_start'], values['floor'], values['t_refine'], values['floor_refine'], values['var_decay'])
     return InpaintConfig(stages=st, gamma=values['gamma'], jump_n_sample=values['resample'], stride=values['stride'],
-                         guidance_scale=values['guidance_scale'], ensemble=values['ensemble'], **fixed)
+                         guidance_scale=values['guidance_scale'], ensemble=values['ensemble'], inflation=values['inflation'], **fixed)
 
 @dataclass(frozen=True)
 class Preset:

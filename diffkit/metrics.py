@@ -12,8 +12,9 @@ import torch
 from .data import divergence, vorticity, as_mask
 
 # %% auto #0
-__all__ = ['gap_mse', 'gap_rmse', 'ratio_vs_gp', 'divergence_error', 'vorticity_error', 'ke_spectrum', 'spectrum_error',
-           'crps_ensemble', 'spread_error', 'spread_error_curve', 'interval_coverage', 'field_metrics', 'summarise']
+__all__ = ['SPREAD_EDGES', 'gap_mse', 'gap_rmse', 'ratio_vs_gp', 'divergence_error', 'vorticity_error', 'ke_spectrum',
+           'spectrum_error', 'crps_ensemble', 'spread_error', 'spread_error_curve', 'interval_coverage',
+           'crps_gaussian', 'rank_histogram', 'reliability_sums', 'pool_reliability', 'field_metrics', 'summarise']
 
 # %% ../nbs/03_metrics.ipynb #580ff6a7
 def _tensor(a) -> torch.Tensor:
@@ -215,13 +216,65 @@ def interval_coverage(mean, # (2, H, W) or (B, 2, H, W) predictive mean, m/s
     inside = ((p - t).abs() <= z * v.clamp_min(0).sqrt()).double()
     return _out(_masked_mean(inside, g, (-3, -2, -1)))
 
+# %% ../nbs/03_metrics.ipynb #52a56b25
+def crps_gaussian(mean, # (2, H, W) or (B, 2, H, W) predictive mean, m/s
+                  var, # same shape: predictive variance, (m/s)² (a GP's or EOF-OI's posterior)
+                  truth, # same shape, m/s
+                  gap, # (H, W) or (B, H, W) cells to score
+                 ): # float (or (B,) tensor), m/s
+    "CRPS of a Gaussian predictive N(mean, var) in each gap value (closed form), mean over the gap and both components, m/s."
+    p, t = _pair(mean, truth)
+    v = _tensor(var)
+    if v.shape != p.shape: raise ValueError(f"var must have the shape of mean {tuple(p.shape)}, got {tuple(v.shape)}")
+    g = _mask(gap, 'gap', p).unsqueeze(-3)
+    _check_finite(p, g, 'mean'); _check_finite(t, g, 'truth'); _check_finite(v, g, 'var')
+    s, e = v.clamp_min(0).sqrt(), (t - p).abs()
+    z = torch.where(s > 0, e / s.clamp_min(1e-300), 0.)
+    crps = s * (z * (2 * torch.special.ndtr(z) - 1) + 2 * torch.exp(-z ** 2 / 2) / math.sqrt(2 * math.pi) - 1 / math.sqrt(math.pi))
+    return _out(_masked_mean(torch.where(s > 0, crps, e), g, (-3, -2, -1)))
+
+# %% ../nbs/03_metrics.ipynb #8d6711b5
+SPREAD_EDGES = tuple(float(v) for v in np.geomspace(1e-3, 1.0, 13))  # m/s: the reliability bins of the per-value spread (outside: the end bins)
+
+def rank_histogram(members, # (N, 2, H, W) ensemble (or (B, N, 2, H, W), pooled), m/s
+                   truth, # (2, H, W) (or (B, 2, H, W)), m/s
+                   gap, # (H, W) (or (B, H, W)) cells to score
+                  ) -> torch.Tensor: # (N + 1,) int64 counts: how many members lie below the truth, over the gap values
+    "Rank of the truth among the members in every gap value (u and v): the counts of ranks 0 … N."
+    m, t, g = _ensemble(members, truth, gap)
+    below = (m < t.unsqueeze(-4)).sum(-4)
+    return torch.bincount(below[g.expand_as(below)], minlength=m.shape[-4] + 1)
+
+def reliability_sums(members, # (N, 2, H, W) ensemble (or (B, N, 2, H, W), pooled), m/s, N ≥ 2
+                     truth, # (2, H, W) (or (B, 2, H, W)), m/s
+                     gap, # (H, W) (or (B, H, W)) cells to score
+                     edges=SPREAD_EDGES, # bin edges of the per-value spread, m/s
+                    ) -> dict: # var, err2 (sums, (m/s)²) and count per bin, lists of len(edges) − 1
+    "Sums of member variance and squared error of the ensemble mean per fixed spread bin: add them over fields, then `pool_reliability`."
+    var, err2, g, N = _var_err(members, truth, gap)
+    sel = g.expand_as(var)
+    v, e = var[sel], err2[sel]
+    nb = len(edges) - 1
+    b = (torch.bucketize(v.sqrt(), torch.tensor(edges, dtype=torch.float64)) - 1).clamp(0, nb - 1)
+    sums = lambda a: torch.zeros(nb, dtype=torch.float64).index_add_(0, b, a).tolist()
+    return dict(var=sums(v), err2=sums(e), count=torch.bincount(b, minlength=nb).tolist())
+
+def pool_reliability(sums:list, # `reliability_sums` dicts of several fields (same edges)
+                    ) -> dict: # spread, rmse (m/s) and count of the non-empty bins, numpy arrays
+    "One reliability diagram from many fields' sums: per spread bin, √(mean member variance) and the ensemble mean's RMSE."
+    if not sums: raise ValueError("pool_reliability needs at least one field's sums")
+    tot = {k: np.sum([s[k] for s in sums], 0) for k in ('var', 'err2', 'count')}
+    ok = tot['count'] > 0
+    return dict(spread=np.sqrt(tot['var'][ok] / tot['count'][ok]), rmse=np.sqrt(tot['err2'][ok] / tot['count'][ok]), count=tot['count'][ok])
+
 # %% ../nbs/03_metrics.ipynb #90a10952
 def field_metrics(pred, # (2, H, W) filled field, m/s (known cells = observations)
                   truth, # (2, H, W) true field, m/s, NaN on land
                   ocean, # (H, W) water cells
                   known, # (H, W) observed cells
                   gp_mean=None, # (2, H, W) the GP baseline's field: adds gp_mse and ratio
-                  members=None, # (N, 2, H, W) ensemble: adds crps, and spread, spread_error_ratio when N ≥ 2
+                  members=None, # (N, 2, H, W) ensemble: adds crps, and spread, spread_error_ratio, coverage_2sigma when N ≥ 2
+                  gp_var=None, # (2, H, W) the GP's posterior variance: adds gp_crps and gp_coverage_2sigma
                   dx:float=50., dy:float=50., # grid spacing, m
                  ) -> dict:
     "All scores of one filled field on its gap: MSE, ratio to the GP, divergence, vorticity, spectrum, ensemble."
@@ -241,7 +294,12 @@ def field_metrics(pred, # (2, H, W) filled field, m/s (known cells = observation
         out['crps'] = crps_ensemble(members, t, gap)
         if _tensor(members).shape[0] >= 2:
             se = spread_error(members, t, gap)
-            out.update(spread=se['spread'], spread_error_ratio=se['ratio'])
+            out.update(spread=se['spread'], spread_error_ratio=se['ratio'],
+                       coverage_2sigma=interval_coverage(_tensor(members).mean(0), _tensor(members).var(0), t, gap))
+    if gp_var is not None:
+        if gp_mean is None: raise ValueError('gp_var needs gp_mean (the GP predictive is the pair)')
+        out['gp_crps'] = crps_gaussian(gp_mean, gp_var, t, gap)
+        out['gp_coverage_2sigma'] = interval_coverage(gp_mean, gp_var, t, gap)
     return out
 
 # %% ../nbs/03_metrics.ipynb #2504ad93

@@ -13,7 +13,7 @@ from .data import as_mask, atomic_path, vorticity
 
 # %% auto #0
 __all__ = ['speed', 'field_plot', 'compare_plot', 'trajectory_strip', 'ratio_histogram', 'ratio_bars', 'variance_plot',
-           'quality_cost_plot', 'save_figure']
+           'reliability_plot', 'rank_histogram_plot', 'quality_cost_plot', 'save_figure']
 
 # %% ../nbs/11_plots.ipynb #55bc80aa
 _LAND = (0.62, 0.62, 0.60, 1.)     # land grey (as `diffkit.masks.show_mask`)
@@ -434,6 +434,41 @@ def variance_plot(var, # (2, H, W) posterior variance of u and v, (m/s)², NaN o
     if title is None: title = f"GP std, mean over the gap {np.nanmean(sd[gap]) if gap.any() else float('nan'):.4f} m/s"
     ax.set_title(title, fontsize=10)
     ax.set_xlabel('column (east)', fontsize=8); ax.set_ylabel('row (north)', fontsize=8); ax.tick_params(labelsize=7)
+    return fig
+
+# %% ../nbs/11_plots.ipynb #bd13a0e4
+def reliability_plot(curves:dict, # label → dict(spread, rmse, count) (`diffkit.metrics.pool_reliability`), m/s
+                     ax=None, # axes to draw on; default: a new Figure
+                     title:str|None=None, # axes title
+                    ): # the Figure
+    "Reliability diagram of ensemble spread: RMSE of the mean against the predicted spread per bin, log-log, with the 1:1 line."
+    if not curves: raise ValueError("curves is empty: pass label → pool_reliability(...) of at least one ensemble")
+    fig, ax = _figax(ax, (3.6, 3.2))
+    lo, hi = math.inf, 0.
+    for label, c in curves.items():
+        s, e = np.asarray(c['spread'], float), np.asarray(c['rmse'], float)
+        if len(s) == 0 or len(s) != len(e): raise ValueError(f"curve {label!r} needs spread and rmse of one length >= 1")
+        ax.loglog(s, e, 'o-', ms=3.5, label=label)
+        lo, hi = min(lo, s.min(), e.min()), max(hi, s.max(), e.max())
+    ax.plot([lo, hi], [lo, hi], 'k:', lw=1, label='calibrated (1:1)')
+    ax.set_xlabel('predicted spread (m/s)', fontsize=9); ax.set_ylabel('RMSE of the mean (m/s)', fontsize=9)
+    ax.tick_params(labelsize=8); ax.legend(fontsize=7)
+    if title: ax.set_title(title, fontsize=10)
+    return fig
+
+def rank_histogram_plot(counts, # (N + 1,) how often the truth had rank 0 … N among N members (`diffkit.metrics.rank_histogram`)
+                        ax=None, # axes to draw on; default: a new Figure
+                        title:str|None=None, # axes title
+                       ): # the Figure
+    "Rank histogram as frequencies, with the flat line a calibrated ensemble gives: U = too narrow, dome = too wide."
+    c = np.asarray(counts, float)
+    if c.ndim != 1 or len(c) < 2 or (c < 0).any() or c.sum() <= 0: raise ValueError(f"counts must be >= 2 non-negative counts with a positive sum, got {counts!r}")
+    fig, ax = _figax(ax, (3.6, 3.2))
+    ax.bar(np.arange(len(c)), c / c.sum(), color='tab:blue', width=0.85)
+    ax.axhline(1 / len(c), color='k', ls=':', lw=1, label='calibrated (flat)')
+    ax.set_xlabel(f'rank of the truth among {len(c) - 1} members', fontsize=9); ax.set_ylabel('frequency', fontsize=9)
+    ax.tick_params(labelsize=8); ax.legend(fontsize=7)
+    if title: ax.set_title(title, fontsize=10)
     return fig
 
 # %% ../nbs/11_plots.ipynb #d0adf61b
