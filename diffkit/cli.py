@@ -476,6 +476,23 @@ def cmd_evaluate(a):
     _emit(res, a.json, [ev.table(), f"best baseline: {s.get('best_baseline')} (median ratio vs it {s.get('median_ratio_vs_best', float('nan')):.3f})",
                         f"GP hyperparameters: {gp_source}", _scored_what(s)] + _ensemble_lines(s) + [f"per-field results, report and figures in {ev.out}"])
 
+def _scored_what(s:dict) -> str:
+    "One line: which snapshots of which file were scored, with which network (its weights' hash)."
+    what = 'every snapshot' if s['split'] == 'all' else f"the {s['split']} split"
+    return (f"scored {what} of {s['data'].get('name') or s['data']['path'] or 'the fields given'} with {s['model']['name']} "
+            f"(weights sha256 {s['model']['weights_sha256'][:12]}…)")
+
+def cmd_baselines_fit(a):
+    from diffkit.baselines import fit_baselines, save_baselines
+    out = Path(a.out)
+    if (out / 'baselines.json').exists() and not a.overwrite: raise CLIError(f"{out} already holds baselines; pass --overwrite or choose another --out")
+    b = fit_baselines(a.data, K_max=a.k_max, seed=a.seed, n_val=a.n_val, progress=not a.json)
+    save_baselines(b, out, overwrite=a.overwrite)
+    res = dict(out=str(out), k=b.k, rank=b.rank, nugget=b.nugget, n_train=b.info['n_train'], K_max=b.K_max,
+               explained=b.info['explained'], seconds=b.info['seconds'])
+    _emit(res, a.json, [f"baselines of {a.data} in {out}: {b}", "use them with --baselines " + str(out)])
+
+# %% ../nbs/16_cli.ipynb #ecba1f68
 ENSEMBLE_OUT = ('coverage_2sigma', 'spread_error_ratio', 'crps', 'gp_crps', 'gp_coverage_2sigma', 'crps_ratio_vs_gp', 'crps_wins',
                 'members', 'members_per_second', 'inflation', 'suggested_inflation')   # an ensemble run's summary keys that --json prints
 
@@ -499,21 +516,6 @@ def _cmd_survey(a, cfg, ck, out, gp_params, gp_source):
     _emit(dict(s, out=str(out)), a.json, [st.table(), f"median planned ÷ lawnmower ({st.arms[0]}): {s['median_planned_over_lawnmower']:.3f}",
                                           f"summary, rows, report and curve in {out}"])
 
-def _scored_what(s:dict) -> str:
-    "One line: which snapshots of which file were scored, with which network (its weights' hash)."
-    what = 'every snapshot' if s['split'] == 'all' else f"the {s['split']} split"
-    return (f"scored {what} of {s['data'].get('name') or s['data']['path'] or 'the fields given'} with {s['model']['name']} "
-            f"(weights sha256 {s['model']['weights_sha256'][:12]}…)")
-
-def cmd_baselines_fit(a):
-    from diffkit.baselines import fit_baselines, save_baselines
-    out = Path(a.out)
-    if (out / 'baselines.json').exists() and not a.overwrite: raise CLIError(f"{out} already holds baselines; pass --overwrite or choose another --out")
-    b = fit_baselines(a.data, K_max=a.k_max, seed=a.seed, n_val=a.n_val, progress=not a.json)
-    save_baselines(b, out, overwrite=a.overwrite)
-    res = dict(out=str(out), k=b.k, rank=b.rank, nugget=b.nugget, n_train=b.info['n_train'], K_max=b.K_max,
-               explained=b.info['explained'], seconds=b.info['seconds'])
-    _emit(res, a.json, [f"baselines of {a.data} in {out}: {b}", "use them with --baselines " + str(out)])
 
 # %% ../nbs/16_cli.ipynb #bdec321f
 def _at_least(lo:int):
