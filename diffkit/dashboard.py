@@ -22,6 +22,7 @@ __all__ = ['FieldFigure', 'metrics_table', 'InpaintDashboard', 'dashboard']
 
 # %% ../nbs/14_dashboard.ipynb #6d4a576d
 _PALETTES = dict(speed='Viridis256', vorticity='RdBu11', error='Magma256', spread='Cividis256')
+_UNITS = dict(speed='m/s', vorticity='1/s', error='m/s', spread='m/s')   # the colour bars' titles
 _LAND = '#9e9e99'
 
 def _coast_segments(ocean:np.ndarray):
@@ -57,7 +58,7 @@ def _fig(title, x_range=None, y_range=None, width=430, height=250, tools='pan,wh
 
 class FieldFigure:
     "A Bokeh figure with a background image, quiver arrows, the coastline and optionally the mask."
-    def __init__(self, title, ocean, kind='speed', mask=False, colorbar=False, **kw):
+    def __init__(self, title, ocean, kind='speed', mask=False, colorbar=False, units=True, **kw):   # units: the colour bar's title
         self.fig = _fig(title, **kw)
         H, W = ocean.shape
         self.img = ColumnDataSource(dict(image=[np.full((H, W), np.nan)], x=[-0.5], y=[-0.5], dw=[W], dh=[H]))
@@ -74,7 +75,10 @@ class FieldFigure:
         cx, cy = _coast_segments(ocean)
         self.coast = ColumnDataSource(dict(xs=cx, ys=cy))
         self.fig.multi_line('xs', 'ys', source=self.coast, color='#333333', line_width=1.5)
-        if colorbar: self.fig.add_layout(ColorBar(color_mapper=self.cmap, width=8), 'right')
+        self.bar = None
+        if colorbar:
+            self.bar = ColorBar(color_mapper=self.cmap, width=8, title=_UNITS.get(kind, '') if units else None, title_text_font_size='9pt')
+            self.fig.add_layout(self.bar, 'right')
     def show(self, bg, uv=None, lim=None, kind='speed', title=None):
         bg = np.asarray(bg, np.float32)
         if lim is None:
@@ -82,6 +86,7 @@ class FieldFigure:
             lim = (float(np.percentile(fin, 99)) if fin.size else 1.) or 1.
         self.cmap.palette = _PALETTES.get(kind, 'Viridis256')
         self.cmap.low, self.cmap.high = (-lim, lim) if kind == 'vorticity' else (0., lim)
+        if self.bar is not None and self.bar.title is not None: self.bar.title = _UNITS.get(kind, '')
         self.img.data = dict(self.img.data, image=[bg])
         self.arr.data = _arrows(uv) if uv is not None else dict(x0=[], y0=[], x1=[], y1=[], angle=[])
         if title is not None: self.fig.title.text = title
@@ -97,7 +102,7 @@ _RESULTS = (('truth', 'speed'), ('GP', 'speed'), ('EOF-OI', 'speed'), ('analog',
 class _Figures:
     "The dashboard's figures: the map with its draw tools, the trajectory pair and the results."
     def _build_figures(self, oc:np.ndarray):
-        self.map = FieldFigure('field and mask (draw with the toolbar tools)', oc, mask=True, colorbar=True,
+        self.map = FieldFigure('field and mask (draw with the toolbar tools)', oc, mask=True, colorbar=True, units=False,   # a bar title would squeeze the tools into an overflow menu
                                width=760, height=420, tools='pan,wheel_zoom,reset,save')
         fig, xr_, yr_ = self.map.fig, self.map.fig.x_range, self.map.fig.y_range
         self.src = dict(stroke=ColumnDataSource(dict(xs=[], ys=[])), polygon=ColumnDataSource(dict(xs=[], ys=[])),
@@ -116,7 +121,7 @@ class _Figures:
         for kind, src in self.src.items(): src.on_change('data', lambda attr, old, new, kind=kind: self._drawn(kind))
         self.traj = [FieldFigure('x_t', oc, x_range=xr_, y_range=yr_, width=460, height=260),
                      FieldFigure('x̂0 (the network’s estimate)', oc, x_range=xr_, y_range=yr_, width=460, height=260)]
-        self.final = {name: FieldFigure(name, oc, kind=kind, mask=name == 'truth', x_range=xr_, y_range=yr_, width=345, height=215)
+        self.final = {name: FieldFigure(name, oc, kind=kind, mask=name == 'truth', colorbar=kind == 'spread', x_range=xr_, y_range=yr_, width=345 + 60 * (kind == 'spread'), height=215)
                       for name, kind in _RESULTS}
 
 # %% ../nbs/14_dashboard.ipynb #f92bc098
@@ -184,6 +189,7 @@ class _SessionToPage:
     def _show_mask(self):
         s = self.session
         self.map.set_mask(s.known)
+        if hasattr(self, 'leg_src'): self._show_track()   # a mask change drops the suggestion
         self.w_cov.object = f"coverage <b class='dk-coverage-value'>{100 * s.coverage:.2f}%</b> of the ocean ({int(s.known.sum())} cells)"
         if not self._syncing:   # undo/clear/spec changed the shapes: show the session's shapes in the draw tools
             self._syncing = True
@@ -259,6 +265,7 @@ class _Live:
         self.w_progress.value = int(1000 * s.progress)
         self.w_status.object = f"<span class='dk-status-text'>{html.escape(s.status)}</span>"
         self.w_run.disabled, self.w_cancel.disabled = s.running, not s.running
+        self._show_track()
         if not s.running and self._finished != s.run_id:
             self._finished = s.run_id
             self._finish()
@@ -278,6 +285,69 @@ class _Live:
         fr = self.session.frames[i] if 0 <= i < len(self.session.frames) else None
         if fr is not None and not self.session.running: self._draw_frame(fr)
 
+# %% ../nbs/14_dashboard.ipynb #77d38b66
+class _Track:
+    "The next track: Suggest / Accept, the proposed leg drawn over the map, and one line about it (polled from the event loop)."
+    def _build_track(self):
+        P, w, fig = self.session.param, pn.widgets, self.map.fig
+        self.leg_src = ColumnDataSource(dict(x0=[], y0=[], x1=[], y1=[]))
+        fig.segment('x0', 'y0', 'x1', 'y1', source=self.leg_src, line_width=7, color='white', alpha=0.7)   # contrast on any background
+        fig.segment('x0', 'y0', 'x1', 'y1', source=self.leg_src, line_width=4, color='#ff2bd6', line_dash='dashed')
+        fig.scatter('x1', 'y1', source=self.leg_src, size=10, marker='triangle', color='#ff2bd6', line_color='black')
+        fig.scatter('x0', 'y0', source=self.leg_src, size=9, color='#ff2bd6', line_color='black')
+        self.w_planner = w.Select.from_param(P.suggest_planner, name='planner (variance map)', css_classes=['dk-suggest-planner'], width=125)
+        self.w_length = w.FloatInput.from_param(P.suggest_length, name='length (cells)', step=5, css_classes=['dk-suggest-length'], width=125)
+        self.w_suggest = w.Button(label='Suggest next track', css_classes=['dk-suggest'], width=125)
+        self.w_accept = w.Button(label='Accept track', color='success', disabled=True, css_classes=['dk-accept'], width=125)
+        self.w_track = pn.pane.HTML(css_classes=['dk-track'], width=700, margin=(0, 10))
+        self.w_suggest.on_click(self._suggest)
+        self.w_accept.on_click(self._accept)
+        self._shown_track = None
+    def _suggest(self, event=None):
+        self.session.suggest_leg()
+        self._show_track()
+    def _accept(self, event=None):
+        self.session.accept_leg()
+        self._show_track()
+    def _show_track(self):
+        "The session's suggestion in the page (from the event loop: the worker thread only sets the session's params)."
+        s = self.session
+        state = (s.suggesting, id(s.suggested), s.suggest_status)
+        if state == self._shown_track: return
+        self._shown_track, sg = state, s.suggested
+        if sg is None: self.leg_src.data = dict(x0=[], y0=[], x1=[], y1=[])
+        else: self.leg_src.data = dict(x0=[sg['start'][1]], y0=[sg['start'][0]], x1=[sg['end'][1]], y1=[sg['end'][0]])
+        self.w_suggest.disabled, self.w_accept.disabled = s.suggesting, sg is None
+        if sg is not None:
+            (r0, c0), (r1, c1) = sg['start'], sg['end']
+            ends = f"<b class='dk-leg-ends'>({r0:.1f}, {c0:.1f}) → ({r1:.1f}, {c1:.1f})</b>"
+            msg = (f"suggested {ends} (row, col; magenta on the map), {sg['length_m']:.0f} m, {sg['new_cells']} new cells: the gap MSE is "
+                   f"expected to drop by <b class='dk-leg-reduction'>{sg['expected_reduction_frac']:.1%}</b> ({sg['expected_reduction']:.3g} of "
+                   f"{sg['expected_gap_mse']:.3g} (m/s)², {sg['planner']} planner, {sg['seconds']:.1f} s). Accept it to add it to the mask.")
+        else: msg = html.escape(s.suggest_status) if s.suggesting else 'Suggest next track: the straight leg that should cut the gap error most.'
+        self.w_track.object = f"<span class='dk-suggest-text'>{msg}</span>"
+
+
+# %% ../nbs/14_dashboard.ipynb #dd1d714b
+def _calibration_fig():
+    "An empty reliability figure: RMSE of the ensemble mean per bin of the predicted spread, with the 1:1 line."
+    p = figure(title='calibration', width=360, height=250, tools='save', toolbar_location=None)
+    p.xaxis.axis_label, p.yaxis.axis_label = 'predicted spread per bin (m/s)', 'RMSE per bin (m/s)'
+    src, diag = ColumnDataSource(dict(spread=[], rmse=[])), ColumnDataSource(dict(x=[0, 1], y=[0, 1]))
+    p.line('x', 'y', source=diag, color='#777777', line_dash='dashed', legend_label='1:1 (calibrated)')
+    p.line('spread', 'rmse', source=src, color='#1f77b4', line_width=2)
+    p.scatter('spread', 'rmse', source=src, size=7, color='#1f77b4', legend_label='ensemble')
+    p.legend.location, p.legend.label_text_font_size = 'bottom_right', '8pt'
+    return p, src, diag
+
+def _show_calibration(p, src, diag, cal:dict):
+    "Fill the reliability figure with `InpaintSession.calibration()`'s bins; the ±2σ coverage goes in its title."
+    src.data = dict(spread=[float(v) for v in cal['spread']], rmse=[float(v) for v in cal['rmse']])
+    top = float(max(np.max(cal['spread']), np.max(cal['rmse']))) * 1.05 or 1.
+    diag.data = dict(x=[0, top], y=[0, top])
+    p.title.text = f"±2σ coverage {cal['coverage_2sigma']:.1%} (calibrated: 95.4%)"
+
+
 # %% ../nbs/14_dashboard.ipynb #b6c6cd52
 def metrics_table(m:dict) -> str:
     "The result's scores as HTML: diffusion beside the GP and the data-driven baselines (gap RMSE, ratios vs the GP)."
@@ -288,6 +358,7 @@ def metrics_table(m:dict) -> str:
             ('divergence RMSE, 1/s', [m['div_rmse'], m['gp_div_rmse']] + [float('nan')] * (len(names) - 2)),
             ('vorticity RMSE, 1/s', [m['vort_rmse'], m['gp_vort_rmse']] + [float('nan')] * (len(names) - 2))]
     if 'spread_error_ratio' in m: rows.append(('ensemble spread / error', [m['spread_error_ratio']] + [float('nan')] * (len(names) - 1)))
+    if 'coverage_2sigma' in m: rows.append(('±2σ coverage (0.954 if calibrated)', [m['coverage_2sigma']] + [float('nan')] * (len(names) - 1)))
     body = ''.join(f"<tr><td>{label}</td>" + ''.join(cell(v, f" class='dk-m-{i}'" if j == 0 else '') for j, v in enumerate(vals)) + '</tr>'
                    for i, (label, vals) in enumerate(rows))
     best = min(b, key=b.get) if b else None
@@ -320,13 +391,17 @@ class _Result:
         F['GP error |Δ|'].show(e_gp, lim=elim, kind='error', title='GP error |Δu| (m/s)')
         F['diffusion error |Δ|'].show(e_df, lim=elim, kind='error', title='diffusion error |Δu| (m/s)')
         F['ensemble spread'].show(np.asarray(r.spread.float().pow(2).sum(0).sqrt()), lim=None, kind='spread', title='ensemble spread (m/s)')
-        self._spread_box.visible = len(r.members) > 1
+        cal = s.calibration()
+        if cal is not None:
+            _show_calibration(self.calib, *self._calib_src, cal)
+            m = dict(m, coverage_2sigma=cal['coverage_2sigma'])
+        self._spread_box.visible = cal is not None
         self._baseline_box.visible = 'eof' in fills
         self._result_box.visible = True
         self.w_metrics.object = metrics_table(m)
 
 # %% ../nbs/14_dashboard.ipynb #94a5ffca
-class InpaintDashboard(_Figures, _Widgets, _SessionToPage, _PageToSession, _Live, _Result, pn.viewable.Viewer):
+class InpaintDashboard(_Figures, _Widgets, _SessionToPage, _PageToSession, _Live, _Track, _Result, pn.viewable.Viewer):
     "The inpainting dashboard: a thin Panel view over an `InpaintSession`."
     session = param.ClassSelector(class_=InpaintSession)
     poll_ms = param.Integer(default=150, doc="how often the page picks up new frames, ms")
@@ -337,15 +412,18 @@ class InpaintDashboard(_Figures, _Widgets, _SessionToPage, _PageToSession, _Live
         self._build_figures(self.session.ocean.numpy())
         self._build_widgets()
         self._wire()
+        self._build_track()
+        self.calib, *self._calib_src = _calibration_fig()
         box = lambda *names, **kw: pn.Row(*(pn.pane.Bokeh(self.final[n].fig) for n in names), **kw)
-        self._spread_box = pn.Column(pn.pane.Bokeh(self.final['ensemble spread'].fig), visible=False)   # (a Bokeh pane drops css_classes/visible: wrap it)
+        self._spread_box = pn.Row(pn.pane.Bokeh(self.final['ensemble spread'].fig), pn.Column(pn.pane.Bokeh(self.calib), css_classes=['dk-calibration']),
+                                  visible=False)   # (a Bokeh pane drops css_classes/visible: wrap it)
         self._baseline_box = pn.Column(box('EOF-OI', 'analog'), visible=False)
         self._result_box = pn.Column(self.w_dl_nc, box('truth', 'GP', 'diffusion'), self._baseline_box,
-                                     pn.Row(box('GP error |Δ|', 'diffusion error |Δ|'), self._spread_box), visible=False, css_classes=['dk-final'])
+                                     box('GP error |Δ|', 'diffusion error |Δ|'), self._spread_box, visible=False, css_classes=['dk-final'])
         self._frames_text()
         self.w_metrics.object = 'Press <b>Run</b>: the truth, the GP, the data-driven baselines, the diffusion result and their errors appear here.'
         self._layout, self._finished = None, self.session.run_id
-        self._show_field(); self._show_mask(); self._show_error(); self._show_knobs()
+        self._show_field(); self._show_mask(); self._show_error(); self._show_knobs(); self._show_track()
 
     def _upload_note(self) -> str:
         s = self.session
@@ -356,10 +434,11 @@ class InpaintDashboard(_Figures, _Widgets, _SessionToPage, _PageToSession, _Live
         side = pn.Column(
             '### Field', self.w_index, self.w_goto, self.w_time, self.w_bg, self._upload_note(), self.w_upload, self.w_demo,
             '### Mask', self.w_spec, self.w_width, pn.Row(self.w_undo, self.w_clear), self.w_cov, self.w_dl_mask,
+            '### Next track', pn.Row(self.w_planner, self.w_length), pn.Row(self.w_suggest, self.w_accept),
             '### Method', self.w_method, self.w_desc, pn.GridBox(*self.w_knobs.values(), ncols=2), self.w_cost,
             pn.Row(self.w_run, self.w_cancel), self.w_progress, self.w_error, width=300)
         main = pn.Column(
-            pn.Column(pn.pane.Bokeh(self.map.fig), css_classes=['dk-map']), self.w_status,
+            pn.Column(pn.pane.Bokeh(self.map.fig), css_classes=['dk-map']), self.w_track, self.w_status,
             '### Denoising trajectory', pn.Row(pn.Column(pn.pane.Bokeh(self.traj[0].fig), css_classes=['dk-traj-xt']),
                                                 pn.Column(pn.pane.Bokeh(self.traj[1].fig), css_classes=['dk-traj-x0'])),
             pn.Row(self.w_scrub, self.w_frames),

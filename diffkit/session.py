@@ -21,6 +21,8 @@ from .models import load_default
 from .gp import default_gp_params, gp_inpaint, gp_precompute
 from .inpaint import InpaintCancelled
 from .evaluate import run_and_score, result_dataset
+from .metrics import interval_coverage, spread_error_curve
+from .survey import PLANNERS, Leg, leg_mask, plan, plan_config
 
 # %% auto #0
 __all__ = ['MAX_UPLOAD_MB', 'MAX_DECODED_MB', 'MAX_RUN_COST', 'GP_WORKERS', 'GP_THREADS', 'NETCDF_MAGIC', 'GP_POOL',
@@ -205,7 +207,7 @@ MASK_CHOICES = ('none', 'transect', 'transect:col=64', 'auv:lawnmower', 'auv:wal
                 'random:frac=0.05', 'holes:frac=0.25', 'box:20:40:30:90')  # generated masks offered in the page
 SHAPE_KINDS = ('stroke', 'polygon', 'box', 'point')   # drawn shapes, in cell coordinates
 
-def shape_mask(op:dict, # one mask operation: dict(kind='spec', spec=…, seed=…) or a drawn shape of `SHAPE_KINDS`
+def shape_mask(op:dict, # one mask operation: dict(kind='spec', spec=…, seed=…), a drawn shape of `SHAPE_KINDS`, or an accepted track dict(kind='leg', start=(row, col), end=…, width=…)
                ocean) -> torch.Tensor:
     "The known cells of one mask operation."
     k = op['kind']
@@ -214,7 +216,8 @@ def shape_mask(op:dict, # one mask operation: dict(kind='spec', spec=…, seed=�
     if k == 'point': return stroke_mask(ocean, [op['x']], [op['y']], op['width'])
     if k == 'polygon': return polygon_mask(ocean, op['xs'], op['ys'])
     if k == 'box': return box_mask(ocean, op['y0'], op['y1'], op['x0'], op['x1'])
-    raise ValueError(f"unknown mask operation {k!r}; expected 'spec' or one of {SHAPE_KINDS}")
+    if k == 'leg': return leg_mask(ocean, Leg(tuple(op['start']), tuple(op['end']), op.get('heading', 0.), op.get('length', 0.)), op.get('width', 1))
+    raise ValueError(f"unknown mask operation {k!r}; expected 'spec', 'leg' or one of {SHAPE_KINDS}")
 
 # %% ../nbs/13_session.ipynb #74c88324
 class MaskEditor:
@@ -529,8 +532,97 @@ class _WorkPart:
             ds.to_netcdf(tmp, format='NETCDF4'); return Path(tmp).read_bytes()
         finally: os.unlink(tmp)
 
+# %% ../nbs/13_session.ipynb #cd4065c9
+def _leg_text(sg:dict) -> str:
+    "One line about a suggested track: its ends (row, col), length, new cells and expected reduction of the gap MSE."
+    (r0, c0), (r1, c1) = sg['start'], sg['end']
+    return (f"track ({r0:.1f}, {c0:.1f}) → ({r1:.1f}, {c1:.1f}) (row, col), heading {sg['heading']:.0f}°, {sg['length_m']:.0f} m, "
+            f"{sg['new_cells']} new cells: expected gap MSE {sg['expected_gap_mse']:.3g} − {sg['expected_reduction']:.3g} (m/s)² "
+            f"({sg['expected_reduction_frac']:.1%} less; {sg['planner']} planner, {sg['seconds']:.1f} s)")
+
+class _SuggestPart:
+    "Where to observe next: a straight AUV leg from `diffkit.survey.plan` (in a worker thread), shown in `suggested`, accepted into the mask."
+    def suggest_leg(self, blocking:bool=False, # wait for the end (scripts, tests)
+                   ) -> bool: # False when it could not start (`error` says why)
+        "Propose the next track (planner `suggest_planner`, `suggest_length` cells, from anywhere) for the current field and mask."
+        if self.suggesting: self.error = "a track is being suggested: wait for it"; return False
+        try:
+            if not (self.ocean.numpy() & ~self.known).any(): raise ValueError("the mask observes every ocean cell: there is nothing left to survey")
+            cfg = None
+            if self.suggest_planner == 'ensemble':
+                if not self.known.any(): raise ValueError("the ensemble planner needs observations: draw or pick a mask first (or use the gp planner)")
+                cfg = plan_config()   # the seed is an argument of plan
+                if cfg.cost() > self.max_cost: raise ValueError(f"the ensemble planner costs {cfg.cost():,} field evaluations, over this server's cap of {self.max_cost:,} (DIFFKIT_MAX_RUN_COST): use the gp planner")
+        except ValueError as e: self.error = str(e); return False
+        f = self._fields
+        inp = dict(uv=self.truth.clone(), ocean=self.ocean.clone(), known=torch.from_numpy(self.known.copy()), x=f.x, y=f.y,
+                   planner=self.suggest_planner, length=float(self.suggest_length), seed=int(self.seed))
+        with self._suggest_lock:
+            self._suggest_id += 1
+            self.param.update(suggesting=True, suggested=None, error='', suggest_status=f"planning a {inp['length']:g}-cell track ({inp['planner']} planner) …")
+            t = threading.Thread(target=self._suggest_work, args=(self._suggest_id, inp, cfg), name=f'diffkit-suggest-{id(self)}', daemon=True)
+        t.start()
+        if blocking: t.join()
+        return True
+    def _plan(self, inp:dict, cfg):
+        "`diffkit.survey.plan` for one leg: the ensemble in this thread, the GP or EOF-OI in `GP_POOL` (under `_PRECISION_LOCK` when needed)."
+        kw = dict(legs=1, length=inp['length'], planner=inp['planner'], seed=inp['seed'], x=inp['x'], y=inp['y'])
+        args = inp['uv'], inp['ocean'], inp['known']
+        if cfg is not None: return plan(*args, config=cfg, checkpoint=shared_model(cfg.model), **kw)
+        how = gp_method(default_gp_params(), inp['ocean'], inp['known']) if inp['planner'] == 'gp' else None
+        if how == 'precision': _PRECISION_LOCK.acquire()
+        try: fut = GP_POOL.submit(self, plan, *args, **kw)
+        except BaseException:
+            if how == 'precision': _PRECISION_LOCK.release()
+            raise
+        if how == 'precision': fut.add_done_callback(lambda _: _PRECISION_LOCK.release())
+        return _ready(fut, self._cancel_suggest, 'the track was planned')
+    def _suggest_work(self, sid:int, inp:dict, cfg):
+        try:
+            res = self._plan(inp, cfg)
+            sg = dict(res['legs'][0], planner=res['planner'], seconds=res['seconds'])
+            with self._suggest_lock:
+                if sid == self._suggest_id: self.param.update(suggested=sg, suggesting=False, suggest_status=_leg_text(sg))
+        except Exception as e:   # shown in the page; the session keeps working
+            with self._suggest_lock:
+                if sid == self._suggest_id:
+                    self.param.update(suggesting=False, suggest_status='', error=f"no track suggested: {e}" if isinstance(e, ValueError) else f"no track suggested: {type(e).__name__}: {e}")
+    def _drop_suggestion(self, *events):
+        "The field or the mask changed: forget the suggestion, and any being computed."
+        with self._suggest_lock:
+            if self.suggesting or self.suggested is not None:
+                self._suggest_id += 1
+                self.param.update(suggesting=False, suggested=None, suggest_status='')
+    def wait_suggestion(self, timeout:float|None=None) -> bool:
+        "Wait until no suggestion is being computed; True when none is."
+        t0 = time.perf_counter()
+        while self.suggesting and (timeout is None or time.perf_counter() - t0 < timeout): time.sleep(0.02)
+        return not self.suggesting
+    def accept_leg(self) -> bool:
+        "Add the suggested track's cells to the mask (one mask operation: undo removes it); the suggestion is cleared."
+        sg = self.suggested
+        if sg is None: self.error = "no suggested track to accept: press Suggest first"; return False
+        op = dict(kind='leg', start=list(sg['start']), end=list(sg['end']), heading=sg['heading'], length=sg['length_cells'], width=1.0)
+        return self._add([op], 'track')
+
+
+# %% ../nbs/13_session.ipynb #f93fb81f
+class _CalibrationPart:
+    "How well the last run's ensemble spread describes its actual error (the truth is the field itself: demo or file)."
+    def calibration(self, bins:int=10, # equal-count bins of the per-value spread
+                   ) -> dict|None: # spread, rmse (m/s), count per bin, coverage_2sigma; None without an ensemble result
+        "Binned spread vs RMSE of the last ensemble run (`spread_error_curve`), and the share of gap values inside ±2σ."
+        r = self.result
+        if r is None or len(r.members) < 2 or not r.gap.any(): return None
+        truth = self.run_inputs['uv']
+        c = spread_error_curve(r.members, truth, r.gap, bins=min(bins, 2 * int(r.gap.sum())))
+        c = {k: v.numpy() for k, v in c.items()}
+        c['coverage_2sigma'] = float(interval_coverage(r.mean, r.members.double().var(0), truth, r.gap))
+        return c
+
+
 # %% ../nbs/13_session.ipynb #bf904d4b
-class InpaintSession(_FieldPart, _MaskPart, _RunPart, _WorkPart, MethodKnobs):
+class InpaintSession(_FieldPart, _MaskPart, _RunPart, _WorkPart, _SuggestPart, _CalibrationPart, MethodKnobs):
     "The dashboard's state and actions: field, mask, method, knobs, and a run in a worker thread. No Panel inside."
     source = param.Selector(default='demo', objects=['demo', 'file'], doc="demo sample or an uploaded file")
     index = param.Integer(default=3, bounds=(0, None), doc="snapshot shown and filled")
@@ -549,6 +641,11 @@ class InpaintSession(_FieldPart, _MaskPart, _RunPart, _WorkPart, MethodKnobs):
     max_upload_mb = param.Number(default=MAX_UPLOAD_MB, bounds=(0, None), doc="largest upload, MB (DIFFKIT_MAX_UPLOAD_MB)")
     max_decoded_mb = param.Number(default=MAX_DECODED_MB, bounds=(0, None), doc="largest memory a file's velocities may take once read, MB (DIFFKIT_MAX_DECODED_MB)")
     max_cost = param.Integer(default=MAX_RUN_COST, bounds=(1, None), doc="largest run: network calls × ensemble members (DIFFKIT_MAX_RUN_COST)")
+    suggest_planner = param.Selector(default='gp', objects=list(PLANNERS), doc="where a suggested track's variance map comes from (gp: under a second)")
+    suggest_length = param.Number(default=35., bounds=(1, 200), doc="length of a suggested track, cells")
+    suggesting = param.Boolean(default=False, doc="a track is being suggested")
+    suggested = param.Dict(default=None, allow_None=True, doc="the suggested track (`diffkit.survey.plan`'s leg: start, end, expected_reduction …) or None")
+    suggest_status = param.String(default='', doc="one line about the suggested track")
 
     def __init__(self, fields:Fields|None=None, **params):
         super().__init__(**params)
@@ -556,6 +653,7 @@ class InpaintSession(_FieldPart, _MaskPart, _RunPart, _WorkPart, MethodKnobs):
         self._thread, self._cancel, self._run_id, self._t_run, self._gp_memo = None, threading.Event(), 0, None, None
         self.frames, self.latest, self.scored, self.result, self.metrics, self.run_inputs = [], None, None, None, {}, None
         self.param.update(**{k: v for k, v in preset_knobs(self.method).items() if k not in params})
+        self._suggest_lock, self._suggest_id, self._cancel_suggest = threading.RLock(), 0, threading.Event()
         self.editor = MaskEditor(self.ocean)
         self._set_index_bounds()
         self.set_mask_spec(self.mask_spec, record=False)
@@ -563,3 +661,5 @@ class InpaintSession(_FieldPart, _MaskPart, _RunPart, _WorkPart, MethodKnobs):
     def _mask_spec_changed(self): self.set_mask_spec(self.mask_spec)
     @param.depends('method', watch=True)
     def _method_changed(self): self.param.update(**preset_knobs(self.method))
+    @param.depends('mask_version', 'index', 'source', watch=True)
+    def _field_or_mask_changed(self): self._drop_suggestion()

@@ -15,7 +15,7 @@ from .methods import PRESETS, KNOBS
 from .plots import field_plot, compare_plot
 
 # %% auto #0
-__all__ = ['figure_png', 'frame_figure', 'link', 'knob_widget', 'metrics_html', 'Explorer', 'explore']
+__all__ = ['figure_png', 'frame_figure', 'calibration_figure', 'link', 'knob_widget', 'metrics_html', 'Explorer', 'explore']
 
 # %% ../nbs/15_widgets.ipynb #c039fb9e
 def figure_png(fig, # a matplotlib Figure (pyplot-free, as `diffkit.plots` returns)
@@ -42,6 +42,24 @@ def frame_figure(frame:dict, # a session frame: stage, n_stages, t, call, n_call
     field_plot(frame['x0'], ocean, ax=b, known=known, stride=8, vmax=vmax, colorbar=False, title='x̂0, the clean estimate')
     fig.colorbar(b.images[0], ax=[a, b], shrink=0.85, pad=0.02, label='speed (m/s)')
     return fig
+
+# %% ../nbs/15_widgets.ipynb #d3d4f35d
+def calibration_figure(cal:dict, # `InpaintSession.calibration()`: spread, rmse (m/s) per bin and coverage_2sigma
+                      ) -> Figure:
+    "Reliability of an ensemble: RMSE per bin of predicted spread, the 1:1 line, and the ±2σ coverage in the title."
+    sp, rm = np.asarray(cal['spread'], float), np.asarray(cal['rmse'], float)
+    if sp.shape != rm.shape or sp.size == 0: raise ValueError(f"spread and rmse must be non-empty and of one length, got {sp.shape} and {rm.shape}")
+    fig = Figure(figsize=(3.6, 3.0))
+    ax = fig.subplots()
+    top = float(max(sp.max(), rm.max())) * 1.05 or 1.
+    ax.plot([0, top], [0, top], '--', color='0.5', lw=1, label='1:1 (calibrated)')
+    ax.plot(sp, rm, 'o-', ms=4, label='ensemble')
+    ax.set_xlim(0, top); ax.set_ylim(0, top)
+    ax.set_xlabel('predicted spread per bin (m/s)', fontsize=8); ax.set_ylabel('RMSE per bin (m/s)', fontsize=8)
+    ax.set_title(f"±2σ coverage {cal['coverage_2sigma']:.1%} (95.4% if calibrated)", fontsize=9)
+    ax.legend(fontsize=7, loc='upper left'); ax.tick_params(labelsize=7)
+    return fig
+
 
 # %% ../nbs/15_widgets.ipynb #2f0f412e
 def link(session, # a `param.Parameterized` (here an `InpaintSession`)
@@ -76,6 +94,7 @@ _METRICS = (('rmse', 'gap RMSE, diffusion', 'm/s', '.4f'), ('gp_rmse', 'gap RMSE
             ('div_rmse', 'divergence RMSE', '1/s', '.2e'), ('gp_div_rmse', 'divergence RMSE, GP', '1/s', '.2e'),
             ('vort_rmse', 'vorticity RMSE', '1/s', '.2e'), ('gp_vort_rmse', 'vorticity RMSE, GP', '1/s', '.2e'),
             ('crps', 'CRPS (ensemble)', 'm/s', '.4f'), ('spread_error_ratio', 'spread ÷ error', '', '.2f'),
+            ('coverage_2sigma', '±2σ coverage (ensemble)', '', '.1%'),
             ('coverage', 'ocean observed', '', '.1%'), ('calls', 'network calls', '', 'd'), ('seconds', 'seconds', 's', '.1f'))
 
 def metrics_html(m:dict) -> str:
@@ -96,8 +115,20 @@ class _Pictures:
         return float(np.nanmax(sp)) if np.isfinite(sp).any() else 1.
     def _draw_field(self):
         s = self.session
-        self.field_image.value = self._png(field_plot(s.truth, s.ocean, known=s.known, background=s.background,
-            title=f"{s.field_name} ({s.time_label}) · {s.coverage:.1%} of the ocean observed"))
+        fig = field_plot(s.truth, s.ocean, known=s.known, background=s.background,
+                         title=f"{s.field_name} ({s.time_label}) · {s.coverage:.1%} of the ocean observed")
+        sg = s.suggested
+        if sg is not None:   # the suggested track, from the dot to the triangle
+            (r0, c0), (r1, c1) = sg['start'], sg['end']
+            ax = fig.axes[0]
+            ax.plot([c0, c1], [r0, r1], '--', color='#ff2bd6', lw=2.5, zorder=6)
+            ax.plot([c0], [r0], 'o', color='#ff2bd6', mec='k', ms=6, zorder=7); ax.plot([c1], [r1], '^', color='#ff2bd6', mec='k', ms=7, zorder=7)
+        self.field_image.value = self._png(fig)
+    def _on_track(self, *events):
+        s = self.session
+        self.suggest_button.disabled, self.accept_button.disabled = s.suggesting, s.suggested is None
+        self.track.value = f"<small class='diffkit-track'>{html.escape(s.suggest_status)}</small>"
+        if not s.suggesting: self._draw_field()
     def _draw_frame(self, frame:dict):
         s = self.session
         self.frame_image.value = self._png(frame_figure(frame, s.ocean, s.known, self._vmax()))
@@ -125,7 +156,10 @@ class _Pictures:
         panels = {('GP' if k == 'gp' else 'EOF-OI' if k == 'eof' else k): f.mean for k, f in s.scored.fills.items()} | {s.method: r.mean}
         fig = compare_plot(inp['uv'], r.ocean, r.known, panels, spread=spread, background=s.background)
         self.result_image.value = self._png(fig)
-        self.metrics.value = metrics_html(s.metrics)
+        cal = s.calibration()
+        self.calibration_image.value = self._png(calibration_figure(cal)) if cal is not None else b''
+        self.calibration_image.layout.display = None if cal is not None else 'none'
+        self.metrics.value = metrics_html(dict(s.metrics, **({'coverage_2sigma': cal['coverage_2sigma']} if cal else {})))
 
 # %% ../nbs/15_widgets.ipynb #e43b02d1
 class _Following:
@@ -186,6 +220,13 @@ class Explorer(_Pictures, _Following):
         self.frame_slider = W.IntSlider(min=0, max=0, description='replay frame', disabled=True,
                                         continuous_update=False, layout=W.Layout(width='520px'), style=style)
         self.metrics = W.HTML()
+        self.suggest_button = W.Button(description='Suggest next track', icon='compass', layout=W.Layout(width='165px'))
+        self.accept_button = W.Button(description='Accept track', icon='check', disabled=True, layout=W.Layout(width='165px'))
+        self.track = W.HTML(layout=W.Layout(width='340px'))
+        self.calibration_image = W.Image(format='png', layout=W.Layout(display='none'))
+        self.suggest_button.on_click(lambda _: s.suggest_leg())
+        self.accept_button.on_click(lambda _: s.accept_leg())
+        s.param.watch(self._on_track, ['suggesting', 'suggested', 'suggest_status'])
         self.run_button.on_click(lambda _: self.run())
         self.cancel_button.on_click(lambda _: s.cancel())
         self.frame_slider.observe(lambda ch: self._draw_frame(s.frames[ch['new']]) if ch['new'] < len(s.frames) else None, 'value')
@@ -195,12 +236,13 @@ class Explorer(_Pictures, _Following):
         self._on_state(); self._describe(); self._draw_field()
         box = lambda title, *ws: W.VBox([W.HTML(f'<b>{title}</b>'), *ws])
         left = W.VBox([box('Field and mask', c['index'], c['mask_spec'], c['background']),
+                       box('Next track', W.HBox([self.suggest_button, self.accept_button]), self.track),
                        box('Method', c['method'], self.about, *(c[k.name] for k in KNOBS)),
                        W.HBox([self.run_button, self.cancel_button]), self.progress, self.status, self.error],
                       layout=W.Layout(width='360px'))
         right = W.VBox([box('The field (observed cells marked)', self.field_image),
                         box('Denoising trajectory', self.frame_image, self.frame_slider),
-                        box('Result: truth, the baselines and diffusion, with their errors', self.result_image, self.metrics)])
+                        box('Result: truth, the baselines and diffusion, with their errors', self.result_image, W.HBox([self.calibration_image, self.metrics]))])
         self.widget = W.HBox([left, right])
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)

@@ -158,6 +158,47 @@ def test_run_streams_frames_then_metrics_and_cancel(server, browser):
     page.context.close()
 
 
+def magenta_pixels(page) -> int:
+    "Pixels of the suggested track's colour (#ff2bd6) in a screenshot of the map."
+    from PIL import Image
+    import numpy as np
+    a = np.asarray(Image.open(io.BytesIO(page.locator('.dk-map').first.screenshot())).convert('RGB')).astype(int)
+    return int(((a[..., 0] > 220) & (a[..., 1] < 90) & (a[..., 2] > 170)).sum())
+
+
+def test_suggest_accept_then_run(server, browser):
+    "The survey loop once: Suggest draws a track on the map, Accept adds it to the mask (coverage grows), Run fills the new mask."
+    from playwright.sync_api import expect
+    page = open_page(browser, server)
+    c0, before = coverage(page), text(page, 'dk-coverage-value')
+    expect(page.locator('.dk-accept button')).to_be_disabled()
+    m0 = magenta_pixels(page)
+    t0 = time.perf_counter()
+    page.locator('.dk-suggest button').click()
+    page.wait_for_function(f"() => ({FIND})('dk-leg-ends') !== null", timeout=60_000)
+    print(f"track suggested in {time.perf_counter() - t0:.2f} s: {text(page, 'dk-suggest-text')}")
+    ends = [float(v) for v in re.findall(r'-?\d+\.\d', text(page, 'dk-leg-ends'))]
+    assert len(ends) == 4 and ends[:2] != ends[2:], ends
+    page.wait_for_timeout(300)   # the canvas redraw
+    m1 = magenta_pixels(page)
+    assert m1 > m0 + 50, f"the track is not drawn on the map ({m0} → {m1} magenta pixels)"
+    page.screenshot(path=str(ART / 'dashboard_suggested.png'), full_page=True)
+    expect(page.locator('.dk-accept button')).to_be_enabled(timeout=10_000)
+    page.locator('.dk-accept button').click()
+    page.wait_for_function(f"() => ({FIND})('dk-coverage-value').innerText !== '{before}'", timeout=15_000)
+    c1 = coverage(page)
+    assert c1 > c0, (c0, c1)
+    expect(page.locator('.dk-leg-ends')).to_have_count(0, timeout=10_000)   # accepted: the suggestion is gone
+    expect(page.locator('.dk-accept button')).to_be_disabled()
+    set_knobs(page, **SMALL, ensemble=2)                  # two members (40 evaluations): the run shows its calibration
+    run_and_wait(page)
+    body = text(page, 'dk-metrics-body')
+    assert f"{c1:.1f}% of the ocean observed" in body and '±2σ coverage' in body, (c1, body)
+    page.locator('.dk-calibration canvas').first.wait_for()
+    page.screenshot(path=str(ART / 'dashboard_track_run.png'), full_page=True)
+    page.context.close()
+
+
 def test_two_sessions_do_not_mix(server, browser):
     a, b = open_page(browser, server), open_page(browser, server)
     b.locator('.dk-mask-spec select').select_option('auv:lawnmower')
