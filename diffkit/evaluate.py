@@ -93,7 +93,8 @@ def _scored(r:InpaintResult, fills:dict, uv, dx:float, dy:float) -> Scored:
              coverage=float(coverage(r.known, r.ocean)), seed=int(r.seed), stage_ratios=stage_ratios, prior=r.config.prior,
              baselines={name: f.gap_mse(uv) for name, f in fills.items()})
     if ens and r.gap.any():   # what the report's reliability diagram and rank histogram pool over fields
-        m.update(rank_counts=rank_histogram(r.members, uv, r.gap).tolist(), reliability=reliability_sums(r.members, uv, r.gap))
+        m.update(rank_counts=rank_histogram(r.members, uv, r.gap).tolist(), reliability=reliability_sums(r.members, uv, r.gap),
+                 inflation=r.config.inflation_for(m['coverage']))
     return Scored(r, fills, m)
 
 def _method(config, baselines):
@@ -329,14 +330,13 @@ class Evaluation:
 
 ENSEMBLE_KEYS = ('coverage_2sigma', 'spread_error_ratio', 'crps', 'gp_crps', 'gp_coverage_2sigma')  # per-field ensemble scores `evaluate` takes medians of
 
-def ensemble_summary(rows:list, # per-field rows of an ensemble run (members >= 2)
-                     inflation:float=1.0, # the run's inflation (the suggested one is relative to it)
+def ensemble_summary(rows:list, # per-field rows of an ensemble run (members >= 2; each with the inflation its mask got)
                     ) -> dict:
     "Medians over fields of the ensemble's calibration and CRPS beside the GP's, and the inflation that would make spread match error."
     if not rows or not all('coverage_2sigma' in r for r in rows): return {}
     med = {k: float(np.median([r[k] for r in rows])) for k in ENSEMBLE_KEYS}
     crps = np.array([r['crps'] / r['gp_crps'] for r in rows])
-    secs = sum(r['seconds'] for r in rows)
+    secs, inflation = sum(r['seconds'] for r in rows), float(np.median([r.get('inflation', 1.) for r in rows]))
     return dict(**med, crps_ratio_vs_gp=float(np.median(crps)), crps_wins=int((crps < 1).sum()), members=int(rows[0]['members']),
                 members_per_second=sum(r['members'] for r in rows) / secs if secs > 0 else None,
                 inflation=float(inflation), suggested_inflation=float(inflation / med['spread_error_ratio']) if med['spread_error_ratio'] > 0 else None)
@@ -461,7 +461,7 @@ def evaluate(protocol:str='transect', # a name from `PROTOCOLS`
     wall, rows = time.perf_counter() - t0, [done[k] for k in range(n)]
     summ = summarise([r['ratio'] for r in rows], [r['seconds'] for r in rows], [r['unet_evals'] for r in rows])
     summ['seconds_per_field'], summ['unet_evals_per_field'] = summ.pop('mean_seconds'), summ.pop('mean_unet_evals')
-    summary = dict(protocol=protocol, **summ, **baseline_summary(rows), **ensemble_summary(rows, cfg.inflation),
+    summary = dict(protocol=protocol, **summ, **baseline_summary(rows), **ensemble_summary(rows),
                    calls_per_field=float(np.mean([r['calls'] for r in rows])), gp_seconds_per_field=float(np.mean([r['gp_seconds'] for r in rows])),
                    method=cfg.to_dict(), split=split, model=_model_record(checkpoint, cfg), data=_data_record(data), batch=batch, gp_params=gp_params.info.get('source', 'given') if gp_params is not None else 'shipped default', memory=memory_summary(rows),
                    wall_seconds=wall, fields_per_second=len(todo) / wall if todo else None)   # this call's fields (and its cluster start)

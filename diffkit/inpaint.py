@@ -322,9 +322,10 @@ def _result(f:_Field, members, stage_means:list, calls:int, seconds:float) -> In
     N, cfg, prior = len(members), f.cfg, f.prior
     m = torch.where(f.kn, f.a, members.mean(0))   # the observations exactly (a mean of equal floats can round)
     if cfg.shrink < 1 and prior is not None: m = torch.where(f.gap, prior.mean + cfg.shrink * (m - prior.mean), m)
-    if cfg.inflation != 1 and N > 1:   # multiplicative inflation of the departures from the members' own mean, gap cells only
+    infl = cfg.inflation_for(float(f.kn.sum() / f.oc.sum()))
+    if infl != 1 and N > 1:   # multiplicative inflation of the departures from the members' own mean, gap cells only
         c = members.mean(0)
-        members = torch.where(f.gap, c + cfg.inflation * (members - c), members)
+        members = torch.where(f.gap, c + infl * (members - c), members)
     spread = members.std(0) if N > 1 else torch.zeros_like(m)
     return InpaintResult(m.masked_fill(~f.oc, float('nan')), members, spread.masked_fill(~f.oc, float('nan')), stage_means or [m.masked_fill(~f.oc, float('nan'))],
                          f.gp, f.oc, f.kn, f.gap, cfg, seconds, calls, calls * N, f.seed, prior)
