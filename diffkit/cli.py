@@ -510,7 +510,7 @@ def _cmd_survey(a, cfg, ck, out, gp_params, gp_source):
     named = a.method != DEFAULT_METHOD or a.prior is not None
     knobs = {k.name: getattr(a, k.name) for k in KNOBS if k.config and getattr(a, k.name) is not None}
     pcfg = cfg if named else plan_config(**knobs)   # the planner's ensemble: its own defaults unless a method is named
-    if 'ensemble' in a.arms and pcfg.ensemble < 2: raise CLIError("the ensemble arm needs --ensemble 2 or more")
+    if any(arm.startswith('ensemble') for arm in a.arms) and pcfg.ensemble < 2: raise CLIError("the ensemble arms need --ensemble 2 or more")
     st, s = evaluate_survey(a.n, a.data, a.legs, tuple(a.arms), pcfg, ck, a.baselines, None if gp_source == 'shipped default' else gp_params,
                             out, a.seed, a.split, progress=not a.json and not a.no_progress)
     _emit(dict(s, out=str(out)), a.json, [st.table(), f"median planned ÷ lawnmower ({st.arms[0]}): {s['median_planned_over_lawnmower']:.3f}",
@@ -658,7 +658,8 @@ def _add_inpaint_evaluate(sub):
                     help='which protocol (default transect); survey: from the transect, add --legs legs planned by each of --arms or by a '
                     'lawnmower of equal length, re-filled by EOF-OI after each (the method knobs then set the ensemble planner)')
     ev.add_argument('--legs', type=_at_least(1), default=3, help='--protocol survey: legs added to the transect (default 3)')
-    ev.add_argument('--arms', nargs='+', default=['ensemble', 'gp', 'eof'], help='--protocol survey: planned arms (default ensemble gp eof)')
+    ev.add_argument('--arms', nargs='+', default=['ensemble-hybrid', 'eof-cond', 'gp'],
+                    help='--protocol survey: planned arms, from ensemble, ensemble-cond, ensemble-hybrid, gp, eof, eof-cond (default ensemble-hybrid eof-cond gp)')
     ev.add_argument('--n', type=_at_least(1), default=100, help='fields, evenly spaced in time over the --split snapshots (default 100)')
     ev.add_argument('--split', default='test', choices=['test', 'val', 'train', 'all'],
                     help='the snapshots to score (default test); a file without split labels needs --split all, since its snapshots may '
@@ -747,7 +748,10 @@ def _add_plan(sub):
     q.add_argument('--length', type=float, default=2000., help='leg length, metres (default 2000)')
     q.add_argument('--start', help='ROW,COL of the vehicle: legs start there and chain end to start (default: anywhere)')
     q.add_argument('--planner', default='ensemble', choices=['ensemble', 'gp', 'eof'], help='variance map: diffusion ensemble, GP or EOF-OI (default ensemble)')
-    q.add_argument('--score', default='sum', choices=['sum', 'conditional'], help="sum: the variance the leg observes; conditional: the members' rank-N update (ensemble only)")
+    q.add_argument('--score', choices=['sum', 'conditional', 'exact', 'hybrid'],
+                   help="sum: the variance the leg observes; conditional: the members' rank-N update (ensemble only); exact: the EOF-OI "
+                   "posterior's expected drop (eof, ensemble); hybrid: that with the members added (ensemble); default: the best measured "
+                   "for the planner (gp sum, eof exact, ensemble hybrid)")
     q.add_argument('--members', type=int, default=8, help='ensemble members (default 8)')
     q.add_argument('--headings', type=_at_least(1), default=8, help='headings tried from each start (default 8)')
     q.add_argument('--spacing', type=_at_least(1), default=6, help="cells between the 'anywhere' starts (default 6)")

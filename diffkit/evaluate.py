@@ -558,7 +558,7 @@ def write_figures(ev:Evaluation, test:Fields|FieldIndex, seed:int=0, n_worst:int
 def evaluate_survey(n:int=50, # fields, evenly spaced in time over the split
                     data=None, # a dataset path or `Fields`; None: the bundled demo sample
                     legs:int=3, # legs added to the transect, one at a time
-                    arms=('ensemble', 'gp', 'eof'), # planned arms (`diffkit.survey.ARMS`); the lawnmower is always run
+                    arms=('ensemble-hybrid', 'eof-cond', 'gp'), # planned arms (`diffkit.survey.ARMS`); the lawnmower is always run
                     config=None, # the ensemble planner's inpainting config (None: `diffkit.survey.plan_config()`)
                     checkpoint=None, baselines=None, gp_params=None, # as `evaluate` (the EOF-OI re-fill needs baselines on the grid)
                     out=None, # a folder for summary.json, rows.json, report.md and survey_curve.png; None: keep nothing

@@ -641,7 +641,7 @@ class InpaintSession(_FieldPart, _MaskPart, _RunPart, _WorkPart, _SuggestPart, _
     max_upload_mb = param.Number(default=MAX_UPLOAD_MB, bounds=(0, None), doc="largest upload, MB (DIFFKIT_MAX_UPLOAD_MB)")
     max_decoded_mb = param.Number(default=MAX_DECODED_MB, bounds=(0, None), doc="largest memory a file's velocities may take once read, MB (DIFFKIT_MAX_DECODED_MB)")
     max_cost = param.Integer(default=MAX_RUN_COST, bounds=(1, None), doc="largest run: network calls × ensemble members (DIFFKIT_MAX_RUN_COST)")
-    suggest_planner = param.Selector(default='gp', objects=list(PLANNERS), doc="where a suggested track's variance map comes from (gp: under a second)")
+    suggest_planner = param.Selector(default='eof', objects=list(PLANNERS), doc="where a suggested track's variance map comes from (eof: EOF-OI's exact expected drop, the best measured; gp where no baselines fit the grid)")
     suggest_length = param.Number(default=35., bounds=(1, 200), doc="length of a suggested track, cells")
     suggesting = param.Boolean(default=False, doc="a track is being suggested")
     suggested = param.Dict(default=None, allow_None=True, doc="the suggested track (`diffkit.survey.plan`'s leg: start, end, expected_reduction …) or None")

@@ -385,7 +385,7 @@ def plan(uv, # one field (2, H, W) m/s: only the known cells are read
          length:float|None=None, # leg length in cells ...
          length_m:float|None=None, # ... or in metres (default 2,000 m)
          planner:str='ensemble', # one of `PLANNERS`
-         score:str='sum', # one of `SCORES` ('conditional' needs planner='ensemble')
+         score:str|None=None, # one of `SCORES`; None: the best measured for the planner (gp 'sum', eof 'exact', ensemble 'hybrid' where baselines fit, else 'sum')
          headings:int=8, # headings tried from each start
          width:float=1, # swath width, cells
          spacing:int=6, # lattice of the 'anywhere' starts, cells
@@ -401,7 +401,7 @@ def plan(uv, # one field (2, H, W) m/s: only the known cells are read
     "Propose the next `legs` straight AUV legs by the expected reduction of the gap error (greedy, one leg at a time)."
     t0 = time.perf_counter()
     legs = _check_int(legs, 'legs', 1, 50)
-    if score not in SCORES: raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+    if score is not None and score not in SCORES: raise ValueError(f"score must be one of {SCORES}, got {score!r}")
     if planner not in PLANNERS: raise ValueError(f"planner must be one of {PLANNERS}, got {planner!r}")
     if score in ('conditional', 'hybrid') and planner != 'ensemble': raise ValueError(f"score={score!r} needs members: use planner='ensemble', not {planner!r}")
     if score == 'exact' and planner == 'gp': raise ValueError("score='exact' is the EOF-OI posterior's update: use planner='eof' (or 'ensemble'), not 'gp'")
@@ -418,6 +418,7 @@ def plan(uv, # one field (2, H, W) m/s: only the known cells are read
     for k in range(legs):
         cand = candidate_legs(oc, L, here, headings, width, spacing, min_length)
         pm = planner_map(planner, a, oc, kn, seed + k, config, baselines, gp_params, x, y, checkpoint=checkpoint)
+        if score is None: score = 'sum' if planner == 'gp' else 'exact' if planner == 'eof' else 'hybrid' if pm.cov is not None else 'sum'
         if score in ('exact', 'hybrid') and pm.cov is None: raise ValueError(f"score={score!r} needs baselines fitted on this grid (`diffkit baselines fit --data FILE`, then baselines=)")
         ch = choose_leg(pm.var, oc & ~kn, cand, pm.members, score, noise, pm.cov, weight)
         new = ch.mask & ~kn
@@ -667,7 +668,7 @@ def cmd_plan(a):
                headings=a.headings, spacing=a.spacing, seed=a.seed, config=plan_config(ensemble=a.members) if a.planner == 'ensemble' else None,
                baselines=b, x=f.x, y=f.y)
     res.update(index=i, mask=a.mask)
-    lines = [f"{a.planner} planner ({a.score}) on field {i}, mask {a.mask}: {res['gap_cells']} gap cells, {res['seconds']:.1f} s"]
+    lines = [f"{a.planner} planner ({res['score']}) on field {i}, mask {a.mask}: {res['gap_cells']} gap cells, {res['seconds']:.1f} s"]
     for k, g in enumerate(res['legs'], 1):
         lines.append(f"  leg {k}: ({g['start'][0]:.1f}, {g['start'][1]:.1f}) → ({g['end'][0]:.1f}, {g['end'][1]:.1f}), heading {g['heading']:.0f}°, "
                      f"{g['length_m']:.0f} m, {g['new_cells']} new cells: expected gap MSE {g['expected_gap_mse']:.3e} − {g['expected_reduction']:.3e} (m/s)² "
