@@ -522,7 +522,8 @@ def report(ev:Evaluation) -> str:
                   f"{s['crps_wins']}/{s['n']} | {s['members_per_second']:.2f} |",
                   f"| GP | — | {s['gp_coverage_2sigma']:.3f} | {s['gp_crps']:.4f} | 1 | | |", '',
                   f"Inflation that would make the median spread/error 1: {s['suggested_inflation']:.2f} (fit it on the val split, "
-                  "`--split val`, then run the test split with `--inflation`).", '']
+                  "`--split val`, then run the test split with `--inflation`).", '',
+                  '![reliability diagram and rank histogram, pooled over the fields](calibration.png)', '']
     lines += ['| worst fields | index | ratio | mse | gp_mse |', '|---|---|---|---|---|']
     lines += [f"| {r['field']} | {r['index']} | {r['ratio']:.3f} | {r['mse']:.3e} | {r['gp_mse']:.3e} |" for r in worst]
     return '\n'.join(lines) + '\n'
