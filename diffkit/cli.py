@@ -458,6 +458,7 @@ def cmd_evaluate(a):
     from diffkit.evaluate import evaluate
     cfg = _method_config(a)
     ck = None if a.model is None or a.model in ('uncond', 'concat') else a.model
+    if ck is not None and Path(ck).is_file(): ck = str(Path(ck).parent)   # the weights file named for its checkpoint folder
     if ck is not None and not Path(ck).exists(): raise CLIError(f"--model {a.model!r} is neither a shipped model (uncond, concat) nor a checkpoint folder")
     out = a.out or f"runs/eval/{a.protocol}-{a.method}-n{a.n}"
     from diffkit.evaluate import _model_grid

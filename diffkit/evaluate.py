@@ -406,7 +406,8 @@ def _model_record(checkpoint, cfg:InpaintConfig) -> dict:
 def _run_checkpoint(checkpoint, trust_unhashed:bool=False):
     "The checkpoint as tasks carry it: its resolved folder (workers verify its hash), or, when its hash is missing and trusted, the model."
     if checkpoint is None or hasattr(checkpoint, 'model'): return checkpoint
-    path = str(Path(checkpoint).resolve())
+    p = Path(checkpoint).resolve()
+    path = str(p.parent if p.is_file() else p)   # the weights file given for its folder: the folder, as everywhere else
     ck = load_checkpoint(path, trust_unhashed=trust_unhashed)   # a damaged or unhashed checkpoint fails here, before any work
     return path if ck.meta['weights'].get('sha256') else ck
 
