@@ -313,7 +313,9 @@ def choose_leg(var, # (2, H, W) variance map, (m/s)², NaN on land
         if not torch.equal(cov.gap, g): raise ValueError("cov was built for another gap: rebuild it for these observations")
     if score == 'sum': s = variance_scores(var, g, cand)
     elif score == 'conditional': s = conditional_scores(members, g, cand, noise)
-    else: s = lowrank_scores(cov if score == 'exact' else hybrid_cov(cov, members, weight), cand)
+    else:
+        c = cov if score == 'exact' else hybrid_cov(cov, members, weight)
+        s, var = lowrank_scores(c, cand), c.var()   # the map behind the scores: its expected gap MSE is the one they reduce
     return LegChoice(cand, s, torch.as_tensor(var).float(), g, score)
 
 # %% ../nbs/18_survey.ipynb #c2a64aec
