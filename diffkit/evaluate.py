@@ -522,8 +522,9 @@ def report(ev:Evaluation) -> str:
                   f"| ensemble | {s['spread_error_ratio']:.3f} | {s['coverage_2sigma']:.3f} | {s['crps']:.4f} | {s['crps_ratio_vs_gp']:.3f} | "
                   f"{s['crps_wins']}/{s['n']} | {s['members_per_second']:.2f} |",
                   f"| GP | — | {s['gp_coverage_2sigma']:.3f} | {s['gp_crps']:.4f} | 1 | | |", '',
-                  f"Inflation that would make the median spread/error 1: {s['suggested_inflation']:.2f} (fit it on the val split, "
-                  "`--split val`, then run the test split with `--inflation`).", '',
+                  f"Inflation that would make the median spread/error 1: {s['suggested_inflation']:.2f} (this run's: {s['inflation']:.2f}). "
+                  f"Fit it on the val split (`--split val`); `--inflation` multiplies the method's own factor, so pass "
+                  f"{s['suggested_inflation'] / s['inflation']:.2f} for it." if s['inflation'] > 0 else '', '',
                   '![reliability diagram and rank histogram, pooled over the fields](calibration.png)', '']
     lines += ['| worst fields | index | ratio | mse | gp_mse |', '|---|---|---|---|---|']
     lines += [f"| {r['field']} | {r['index']} | {r['ratio']:.3f} | {r['mse']:.3e} | {r['gp_mse']:.3e} |" for r in worst]
