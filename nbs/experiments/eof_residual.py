@@ -12,8 +12,8 @@ other folds' fields, so the network never sees a fill made with its own field in
 transects (centre row, random rows and columns), lawnmowers (2-9 %), walks, holes (10-45 %) and points, 2 per field.
 The scores use the shipped baselines (all 14 train runs), as at test time; ratio = corrected / EOF-OI gap MSE.
 
-Measured 2026-12-05 on the 2-core machine (one run; folds 0-2 only, 13,200 samples, since fold 3's process was killed
-for memory; `train --minutes 25 --threads 2 --channels 16 32 64 64`: 2,480 updates of 16, ~27 samples/s):
+Measured 2026-12-05 on the 2-core machine (one run; folds 0-2 only, 13,200 samples, since the process making folds 1 and 3
+was killed twice by the kernel's OOM killer at 24 GB as fold 3 began (cause not found; fold 1 alone ran in 2.4 GB); `train --minutes 25 --threads 2 --channels 16 32 64 64`: 2,480 updates of 16, ~27 samples/s):
 
     split  protocol  median  mean   wins    worst
     val    transect  0.979   0.980  38/48   1.075
