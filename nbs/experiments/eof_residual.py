@@ -31,7 +31,7 @@ runs/residual/net.pt --name net2.pt`: 1,870 updates, beside a CI run), scored on
     test   auv       0.930   0.934  88/100  1.176
     test   holes     0.754   0.762  100/100 0.921
 
-A learned correction does find what EOF-OI misses, but on the tracks only 2-5 % after 25 CPU minutes and twice that after
+A learned correction does find what EOF-OI misses, but on the tracks only 2-5 % after 25 CPU minutes and 3.6-7 % after
 60 (the training-loss ratio was still falling); in holes the diffusion default (0.44 vs EOF-OI)
 is far better. Not wired into the library: see issue 16's note.
 """
