@@ -134,6 +134,7 @@ def _prep(b:Baselines, uv, ocean, known):
 
 def eof_oi(b:Baselines, uv, ocean, known, # the fitted baselines, one field (2, H, W) m/s and its masks
            rank:int|None=None, nugget:float|None=None, # default: the rank chosen on the val split, the nugget for this mask's coverage
+           variance:bool=True, # False: skip the posterior variance (var=None), most of the cost when the gap is large
           ) -> BaselineResult:
     "EOF optimal interpolation: the Gaussian conditional of the gap given the observations, with the train split's mean and rank-K EOF covariance plus a nugget."
     t0 = time.perf_counter()
@@ -149,8 +150,8 @@ def eof_oi(b:Baselines, uv, ocean, known, # the fitted baselines, one field (2, 
     L = torch.linalg.cholesky(torch.diag(1 / lam) + Eo @ Eo.T)              # posterior precision of the K coefficients
     c = torch.cholesky_solve((Eo @ ((y[o] - b.mean[o]) / r[o].sqrt()))[:, None], L)[:, 0]
     x = b.mean + E.T @ c
-    g = ~o
-    var = torch.zeros_like(x); var[g] = torch.linalg.solve_triangular(L, E[:, g], upper=False).pow(2).sum(0) + r[g]
+    g, var = ~o, None
+    if variance: var = torch.zeros_like(x); var[g] = torch.linalg.solve_triangular(L, E[:, g], upper=False).pow(2).sum(0) + r[g]
     return _composite('eof', a, oc, kn, x, var, t0, dict(rank=K, nugget=nug))
 
 def analog(b:Baselines, uv, ocean, known, # the fitted baselines, one field (2, H, W) m/s and its masks

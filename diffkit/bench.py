@@ -68,7 +68,7 @@ def parse_recipe(spec:str) -> InpaintConfig:
 
 # %% ../nbs/17_bench.ipynb #7f9f255c
 REFERENCE = 'multistage'   # the seeds' best recipe (S6): 6 stages, 5 passes, ~1,600 calls
-CANDIDATES = ('eof-fast', 'eof-fast:resample=3', 'eof-fast:resample=1', 'adaptive-fast')  # the default, cheaper variants, the GP-prior one
+CANDIDATES = ('eof-net-fast', 'eof-fast', 'eof-fast:resample=3', 'eof-fast:resample=1', 'adaptive-fast')  # the default, its EOF-OI-only sibling and cheaper variants, the GP-prior one
 
 @dataclass
 class QualityBench:

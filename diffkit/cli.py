@@ -13,7 +13,7 @@ from .methods import KNOBS, PRESETS, PRIORS, DEFAULT_METHOD, make_config
 # %% auto #0
 __all__ = ['ENSEMBLE_OUT', 'CLIError', 'cmd_data_demo', 'cmd_data_info', 'cmd_data_import', 'cmd_data_sample', 'cmd_gp',
            'cmd_bench', 'cmd_gp_fit', 'cmd_demo', 'cmd_train', 'knob_args', 'cmd_inpaint', 'cmd_evaluate',
-           'cmd_baselines_fit', 'cmd_plan', 'build_parser', 'main']
+           'cmd_baselines_fit', 'cmd_residual', 'cmd_plan', 'build_parser', 'main']
 
 # %% ../nbs/16_cli.ipynb #5747b8da
 class CLIError(Exception):
@@ -145,8 +145,9 @@ def cmd_bench(a):
     _emit(dict(gp=rows, cpu=eff), a.json, lines)
 
 def _bench_quality(a):
-    from diffkit.bench import quality_bench, quality_plot, parse_recipe
+    from diffkit.bench import quality_bench, quality_plot, parse_recipe, CANDIDATES
     from diffkit.plots import save_figure
+    a.candidates = a.candidates or list(CANDIDATES)
     for r in [a.reference, *a.candidates]:
         try: parse_recipe(r)
         except ValueError as e: raise CLIError(str(e)) from None
@@ -388,6 +389,8 @@ def _method_config(a):
     from diffkit.methods import KNOB
     KNOB['seed'].check(a.seed)
     extra = {'model': a.model} if a.model in ('uncond', 'concat') else {}
+    if getattr(a, 'residual', None): extra['residual'] = a.residual
+    if getattr(a, 'residual', None): extra['residual'] = a.residual
     return make_config(a.method, **{k.name: getattr(a, k.name) for k in KNOBS if k.config}, prior=getattr(a, 'prior', None), **extra)
 
 def _checkpoint_arg(a):
@@ -493,6 +496,23 @@ def cmd_baselines_fit(a):
                explained=b.info['explained'], seconds=b.info['seconds'])
     _emit(res, a.json, [f"baselines of {a.data} in {out}: {b}", "use them with --baselines " + str(out)])
 
+# %% ../nbs/16_cli.ipynb #cmdresid
+def cmd_residual(a):
+    from diffkit.baselines import load_baselines
+    from diffkit.residual import cross_fitted_fills, train_residual
+    import torch
+    if a.threads: torch.set_num_threads(a.threads)
+    out = Path(a.out); b = load_baselines(a.baselines) if a.baselines else None
+    cross_fitted_fills(a.data, out / 'fills', b, folds=a.folds, masks=a.masks, jobs=a.jobs, progress=not a.json)
+    p = train_residual(a.data, out / 'fills', out, steps=a.steps, batch=a.batch, lr=a.lr, channels=tuple(a.channels), seed=a.seed,
+                       stop_after=a.stop_after, progress=not a.json)
+    from diffkit.models import checkpoint_info
+    s = checkpoint_info(p)['summary']
+    res = dict(out=str(p), step=s['step'], steps=a.steps, loss_ratio=s['loss_ratio'], done=p.name == 'model')
+    _emit(res, a.json, [f"residual net after {s['step']}/{a.steps} steps in {p}: training loss {s['loss_ratio']:.3f} of EOF-OI's",
+                        f"use it with --prior eof-net --residual {p}" + (" --baselines " + a.baselines if a.baselines else "") if res['done']
+                        else "run the same command again to continue"])
+
 # %% ../nbs/16_cli.ipynb #ecba1f68
 ENSEMBLE_OUT = ('coverage_2sigma', 'spread_error_ratio', 'crps', 'gp_crps', 'gp_coverage_2sigma', 'crps_ratio_vs_gp', 'crps_wins',
                 'members', 'members_per_second', 'inflation', 'suggested_inflation')   # an ensemble run's summary keys that --json prints
@@ -584,8 +604,8 @@ def _add_simple(sub):
     b.add_argument('--n', type=int, default=8, help='--quality: fields (default 8)')
     b.add_argument('--data', help='--quality: a dataset (.nc); default the bundled sample')
     b.add_argument('--reference', default='multistage', help="--quality: the reference recipe, 'preset[:knob=value,...]' (default multistage, the seeds' S6)")
-    b.add_argument('--candidates', nargs='+', default=['eof-fast', 'eof-fast:resample=3', 'eof-fast:resample=1', 'adaptive-fast'],
-                   help='--quality: candidate recipes, each preset[:knob=value,...]')
+    b.add_argument('--candidates', nargs='+', help='--quality: candidate recipes, each preset[:knob=value,...] (default: '
+                   'the default method, eof-fast and two cheaper variants, adaptive-fast: `diffkit.bench.CANDIDATES`)')
     b.add_argument('--workers', type=int, default=2, help='--quality: Dask worker processes (0 = in this process)')
     b.add_argument('--batch', type=int, default=4, help='--quality: fields per task (one network batch)')
     b.add_argument('--seed', type=int, default=0, help='--quality: seed of the masks and the runs')
@@ -634,6 +654,7 @@ def _method_args(q, seed_help=None):
     q.add_argument('--trust-unhashed', action='store_true', help="accept a --model checkpoint whose config.json records no weights hash")
     q.add_argument('--data', help='a dataset (.nc); default: the bundled demo sample')
     q.add_argument('--baselines', help='a folder of fitted baselines (`diffkit baselines fit`); default: the shipped ones, where they fit the grid')
+    q.add_argument('--residual', help="the residual net of --prior eof-net (`diffkit residual`: OUT/model); default: the shipped one (demo grid)")
     q.add_argument('--gp-params', help='GP hyperparameters (JSON from `diffkit gp fit`) for the GP baseline and the diffusion prior; default: '
                    'DATA.gp.json beside --data, else gp.json beside the --model checkpoint, else the shipped ones (demo grid)')
     q.add_argument('--no-progress', action='store_true', help='no progress bar')
@@ -730,6 +751,24 @@ def _add_data_baselines(sub):
     bf.add_argument('--seed', type=int, default=0, help='seed of the randomized SVD and the validation masks (default 0)')
     bf.add_argument('--overwrite', action='store_true', help='replace baselines already in --out')
     _common(bf).set_defaults(func=cmd_baselines_fit)
+    rn = sub.add_parser('residual', help="train the residual net that corrects EOF-OI (the 'eof-net' prior) on your data; resumable",
+                        description="Make cross-fitted EOF-OI fills of the train split (OUT/fills/, one file per fold), then train the "
+                        "residual net on them (OUT/last/ every 250 steps; OUT/model/ when done). Run the same command again to continue. "
+                        "The demo's net: 3000 steps, ~50 min on 2 cores.")
+    rn.add_argument('--data', required=True, help='a dataset (.nc) with a train split (and run labels, for the folds)')
+    rn.add_argument('--out', required=True, help='the run folder')
+    rn.add_argument('--baselines', help='baselines fitted on this data (`diffkit baselines fit`); default: the shipped ones (demo grid only)')
+    rn.add_argument('--folds', type=int, default=4, help='cross-fitting folds of the train runs (default 4)')
+    rn.add_argument('--masks', type=int, default=2, help='random masks per train field (default 2)')
+    rn.add_argument('--jobs', type=int, default=1, help='folds made at once, one process each (~2.5 GB each at the demo size; default 1)')
+    rn.add_argument('--steps', type=int, default=3000, help='training updates (default 3000)')
+    rn.add_argument('--batch', type=int, default=16, help='fields per update (default 16)')
+    rn.add_argument('--lr', type=float, default=1e-3, help='peak learning rate (default 1e-3)')
+    rn.add_argument('--channels', type=int, nargs='+', default=[16, 32, 64, 64], help='UNet widths per level, multiples of 8 (default 16 32 64 64)')
+    rn.add_argument('--seed', type=int, default=0, help='seeds the weights and the batches (default 0)')
+    rn.add_argument('--stop-after', type=int, help='stop after this many steps of this call (resume later)')
+    rn.add_argument('--threads', type=int, help='torch threads for training (default: torch\'s)')
+    _common(rn).set_defaults(func=cmd_residual)
 
 # %% ../nbs/16_cli.ipynb #addplan0
 def cmd_plan(a):

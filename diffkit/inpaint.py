@@ -194,6 +194,18 @@ class _Field(NamedTuple):
     prior: object; gp: object; cfg: InpaintConfig; seed: int
     seconds: float   # spent on it alone (checks, the prior)
 
+def _baseline_prior(cfg:InpaintConfig, b, a, oc, kn) -> tuple:
+    "The prior `cfg.prior` names, from the fitted baselines `b` (and, for 'eof-net', the residual net), and the config."
+    if cfg.prior == 'analog': return analog(b, a, oc, kn), cfg
+    if cfg.prior == 'eof-net':
+        from diffkit.residual import eof_net, fits_grid, load_residual
+        ck = load_residual(cfg.residual)
+        if fits_grid(ck, oc): return eof_net(b, ck, a, oc, kn), cfg
+        warnings.warn(f"the residual net {ck.path} was trained on another grid or coastline: starting from EOF-OI instead "
+                      f"(train one on your data with `diffkit residual`, then pass it as residual= or --residual DIR)")
+        cfg = cfg.replace(prior='eof')
+    return eof_oi(b, a, oc, kn), cfg
+
 def _prior_fill(cfg:InpaintConfig, a, oc, kn, gp, prior, baselines, x, y, gp_params=None):
     "The fill stage 1 starts from (given, or made as `cfg.prior` says), the GP (the reference of `ratio`, always made), and the config."
     if cfg.prior != 'gp' and prior is None:
@@ -202,7 +214,7 @@ def _prior_fill(cfg:InpaintConfig, a, oc, kn, gp, prior, baselines, x, y, gp_par
             warnings.warn(f"the {cfg.prior!r} prior needs baselines fitted on this grid (`diffkit baselines fit --data FILE`, then pass them "
                           f"as baselines= or --baselines DIR); starting from the GP instead")
             cfg = cfg.replace(prior='gp')
-        else: prior = (eof_oi if cfg.prior == 'eof' else analog)(b, a, oc, kn)
+        else: prior, cfg = _baseline_prior(cfg, b, a, oc, kn)
     if gp is None: gp = gp_inpaint(a.masked_fill(~kn, 0.).nan_to_num(0.), oc, kn, params=gp_params, x=x, y=y)
     return (gp if cfg.prior == 'gp' and prior is None else prior), gp, cfg
 

@@ -82,7 +82,7 @@ KNOB = {k.name: k for k in KNOBS}
 # %% ../nbs/09_methods.ipynb #eb752bc3
 GUIDANCE = ('none', 'gradient', 'x0-blend')  # how the prior steers x̂0 besides the noise weight
 INITS = ('prior', 'noise')                   # stage 1 starts from the prior's composite, or from pure noise at T
-PRIORS = ('gp', 'eof', 'analog')             # the baseline fill that is the prior: its mean starts stage 1, its variance weights the noise
+PRIORS = ('gp', 'eof', 'analog', 'eof-net')  # the fill that is the prior: its mean starts stage 1, its variance weights the noise
 
 @dataclass(frozen=True)
 class Stage:
@@ -96,7 +96,8 @@ class InpaintConfig:
     "Every setting of the engine; the presets in `PRESETS` are named instances, the knobs in `KNOBS` its user-facing part."
     stages: tuple = (Stage(75, 0.2),)  # the passes, in order
     init: str = 'prior'      # stage 1 starts from the prior's composite ('prior') or from noise at T ('noise')
-    prior: str = 'gp'        # which baseline is the prior (`PRIORS`): the GP, EOF-OI or the analogs (those two need fitted baselines)
+    prior: str = 'gp'        # which fill is the prior (`PRIORS`): the GP, EOF-OI, the analogs or EOF-OI corrected by a residual net (not the GP: fitted baselines)
+    residual: str|None = None # prior 'eof-net': the residual net's checkpoint folder (`diffkit.residual`); None: the shipped one
     gamma: float = 1.0       # exponent of the adaptive weight
     anneal_floor: bool = False # raise the floor linearly to 1 as t → 0 (the seeds found it hurts; kept for studies)
     jump_length: int = 1     # RePaint resampling: steps per jump
@@ -200,14 +201,16 @@ PRESETS = {  # name → Preset
     'conditional': Preset("the conditional (concat) model, GP-init adaptive, no resampling", {}, dict(model='concat')),
     'adaptive-fast': Preset("adaptive, γ = 3, 10 passes, every 5th timestep: the best quality per call with the GP prior",
                             dict(gamma=3.0, resample=10, stride=5)),
-    'eof-fast':    Preset("adaptive-fast from the EOF-OI posterior at t = 40 (its variance weights the noise): the default, 80 calls",
+    'eof-fast':    Preset("adaptive-fast from the EOF-OI posterior at t = 40 (its variance weights the noise): 80 calls",
                             dict(t_start=40, gamma=3.0, resample=10, stride=5), dict(prior='eof')),
+    'eof-net-fast': Preset("the default: eof-fast from EOF-OI corrected by the residual net (`diffkit.residual`), 80 calls and one of the net",
+                            dict(t_start=40, gamma=3.0, resample=10, stride=5), dict(prior='eof-net')),
     'eof-ensemble': Preset("uncertainty: 8 members from the EOF-OI posterior diffused to t = 200, uniform noise, every 10th step, "
                            "spread inflated 2.31× at 1.8 % observed to 1.56× at 5 % (fitted on the val split, transect and auv): 20 calls",
                            dict(t_start=200, stride=10, floor=1.0, gamma=3.0, resample=1, ensemble=8),
                            dict(prior='eof', inflation_at=((0.018, 2.31), (0.050, 1.56)))),
 }
-DEFAULT_METHOD = 'eof-fast'  # the preset commands use when none is named (see nbs/experiments/inpainting_studies.ipynb)
+DEFAULT_METHOD = 'eof-net-fast'  # the preset commands use when none is named (README: it beats eof-fast vs EOF-OI on all three protocols)
 
 # %% ../nbs/09_methods.ipynb #2b8bc290
 def make_config(method:str|None=DEFAULT_METHOD, # a name from `PRESETS` (None: `DEFAULT_METHOD`)
