@@ -2,7 +2,7 @@
 
 # %% ../nbs/19_residual.ipynb #81b59fd3
 from __future__ import annotations
-import hashlib, json, time
+import hashlib, json, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +57,14 @@ def fold_baselines(X:torch.Tensor, # (N, D) float32 training fields of the fold'
 def _fields(data) -> Fields: return data if isinstance(data, Fields) else open_fields(data, grid=None)
 
 def fold_runs(train:Fields, folds:int) -> list[np.ndarray]:
-    "The train split's runs in `folds` groups (a fixed shuffle); without run labels, `folds` blocks of consecutive snapshots."
-    runs = train.run if train.run is not None else np.arange(len(train)) * folds // len(train)
+    "The train split's runs in `folds` groups (a fixed shuffle); with fewer runs than folds, `folds` blocks of consecutive snapshots."
+    if not (isinstance(folds, int) and 2 <= folds <= len(train)): raise ValueError(f"folds must be an integer in [2, {len(train)}], got {folds!r}")
+    runs = train.run
+    if runs is None or len(np.unique(runs)) < folds:
+        warnings.warn(f"the train split has {0 if runs is None else len(np.unique(runs))} run(s), fewer than {folds} folds: folding by "
+                      f"blocks of consecutive snapshots instead (a fill near a block's edge sees EOFs of neighbouring snapshots)")
+        runs = np.arange(len(train)) * folds // len(train)
     u = np.unique(runs)
-    if len(u) < folds: raise ValueError(f"cross-fitting needs at least {folds} runs in the train split, got {len(u)}: pass folds={len(u)} or fewer")
     return [np.isin(runs, g) for g in np.array_split(np.random.default_rng(0).permutation(u), folds)]
 
 # %% ../nbs/19_residual.ipynb #8ede032f
