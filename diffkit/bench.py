@@ -4,7 +4,7 @@
 
 # %% ../nbs/17_bench.ipynb #60f9fa49
 from __future__ import annotations
-import json, time
+import copy, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,24 +32,43 @@ def matmul_gflops(n:int=1024, # square float32 matrices n × n
     a, b = torch.randn(n, n), torch.randn(n, n)
     return 2 * n ** 3 / _median_seconds(lambda: a @ b, repeats) / 1e9
 
+_LAYOUTS = dict(channels_last=torch.channels_last, contiguous=torch.contiguous_format)
+
+def _as_format(net, layout:str):
+    "A copy of `net` with its convolution weights in `layout` (a key of `_LAYOUTS`); the original is untouched."
+    if layout not in _LAYOUTS: raise ValueError(f"layout must be one of {list(_LAYOUTS)}, got {layout!r}")
+    return copy.deepcopy(net).to(memory_format=_LAYOUTS[layout])
+
 def forward_gflops(checkpoint=None, # a `Checkpoint`; None: the shipped default model
                    batch:int=1, # fields per forward
-                   repeats:int=5) -> dict:
+                   repeats:int=5,
+                   layout:str='channels_last', # weights' memory order: 'channels_last' (what `load_checkpoint` gives on CPU) or 'contiguous'
+                   compiled:bool=False, # time `torch.compile(net)` instead (its compile seconds are reported)
+                  ) -> dict:
     "One network forward at `batch`: its FLOPs, median seconds and GFLOP/s."
     ck = checkpoint or load_default('uncond')
-    net, c = ck.model.eval(), ck.model.config
+    net, c = _as_format(ck.model.eval(), layout), ck.model.config
     x, t = torch.randn(batch, 2, *c.grid), torch.full((batch,), 10)
     kw = dict(cond=torch.zeros(batch, 3, *c.grid)) if c.conditional else {}
-    with torch.inference_mode(): s = _median_seconds(lambda: net(x, t, **kw), repeats)
+    r = dict(batch=batch, layout=layout, compiled=compiled)
+    with torch.inference_mode():
+        if compiled:
+            fn = torch.compile(net); t0 = time.perf_counter(); fn(x, t, **kw); r['compile_seconds'] = time.perf_counter() - t0
+        else: fn = net
+        s = _median_seconds(lambda: fn(x, t, **kw), repeats)
     flops = count_flops(net, batch)
-    return dict(batch=batch, gflop=flops / 1e9, seconds=s, gflops=flops / s / 1e9, ms_per_field=1000 * s / batch)
+    return r | dict(gflop=flops / 1e9, seconds=s, gflops=flops / s / 1e9, ms_per_field=1000 * s / batch)
 
 # %% ../nbs/17_bench.ipynb #832b7966
 def cpu_efficiency(batches:tuple=(1, 4, 16), # forward batch sizes to time
-                   checkpoint=None, repeats:int=5) -> dict:
-    "Network forwards at several batch sizes beside the matmul peak of this process (same threads)."
+                   checkpoint=None, repeats:int=5,
+                   layouts:tuple=('channels_last', 'contiguous'), # weight orders to time side by side
+                   compiled:bool=False, # also time `torch.compile` at batch 1 (minutes of compiling, reported)
+                  ) -> dict:
+    "Network forwards at several batch sizes and weight orders beside the matmul peak of this process (same threads)."
     peak = matmul_gflops(repeats=repeats)
-    fw = [forward_gflops(checkpoint, b, repeats) for b in batches]
+    fw = [forward_gflops(checkpoint, b, repeats, lo) for b in batches for lo in layouts]
+    if compiled: fw.append(forward_gflops(checkpoint, batches[0], repeats, layouts[0], compiled=True))
     for r in fw: r['share_of_matmul'] = r['gflops'] / peak
     return dict(threads=torch.get_num_threads(), matmul_gflops=peak, forward=fw)
 
@@ -68,7 +87,7 @@ def parse_recipe(spec:str) -> InpaintConfig:
 
 # %% ../nbs/17_bench.ipynb #7f9f255c
 REFERENCE = 'multistage'   # the seeds' best recipe (S6): 6 stages, 5 passes, ~1,600 calls
-CANDIDATES = ('eof-net-fast', 'eof-fast', 'eof-fast:resample=3', 'eof-fast:resample=1', 'adaptive-fast')  # the default, its EOF-OI-only sibling and cheaper variants, the GP-prior one
+CANDIDATES = ('eof-net-fast', 'eof-net-quick', 'eof-net-fast:resample=1', 'eof-fast', 'adaptive-fast')  # the default, the dashboard's quick one, an 8-call one, the EOF-OI-only sibling, the GP-prior one
 
 @dataclass
 class QualityBench:

@@ -138,10 +138,11 @@ def cmd_bench(a):
     from diffkit.gp import gp_benchmark
     from diffkit.bench import cpu_efficiency
     rows = gp_benchmark(n_runs=a.runs, exact=not a.no_exact, verbose=not a.json)  # prints a line per protocol
-    eff = cpu_efficiency(repeats=a.runs)
+    eff = cpu_efficiency(repeats=a.runs, compiled=a.compile)
     lines = [f"network forward vs matmul, {eff['threads']} thread(s): matmul {eff['matmul_gflops']:.1f} GFLOP/s"]
-    lines += [f"  batch {r['batch']:>2}: {r['gflops']:.1f} GFLOP/s ({r['share_of_matmul']:.0%} of matmul), {r['ms_per_field']:.1f} ms per field"
-              for r in eff['forward']]
+    lines += [f"  batch {r['batch']:>2}, {r['layout']:>13}{', compiled' if r['compiled'] else ''}: {r['gflops']:.1f} GFLOP/s "
+              f"({r['share_of_matmul']:.0%} of matmul), {r['ms_per_field']:.1f} ms per field"
+              + (f" after {r['compile_seconds']:.0f} s of compiling" if r['compiled'] else '') for r in eff['forward']]
     _emit(dict(gp=rows, cpu=eff), a.json, lines)
 
 def _bench_quality(a):
@@ -598,6 +599,7 @@ def _add_simple(sub):
                        '--quality: recipes vs a reference on the same fields')
     b.add_argument('--runs', type=int, default=5, help='repeats; medians are reported (default 5)')
     b.add_argument('--no-exact', action='store_true', help='skip the slow GPyTorch reference')
+    b.add_argument('--compile', action='store_true', help='also time the torch.compile-d forward at batch 1 (a minute or more of compiling)')
     b.add_argument('--quality', action='store_true', help='quality per cost: the reference and the candidates on the same fields')
     b.add_argument('--protocol', default='transect', choices=['transect', 'auv', 'holes'], help='--quality: the protocol (default transect)')
     b.add_argument('--n', type=int, default=8, help='--quality: fields (default 8)')

@@ -534,6 +534,7 @@ def load_checkpoint(path, # a checkpoint folder (or a file in it)
                     device='cpu',
                     use_ema:bool=True, # load the EMA weights when the checkpoint has them
                     trust_unhashed:bool=False, # load weights whose SHA-256 the config does not record (nothing then ties them to it)
+                    channels_last:bool|None=None, # conv weights in channels-last order (None: on CPU, where forwards are ~20 % faster; `diffkit bench`)
                    ) -> Checkpoint:
     "Load a checkpoint written by `save_checkpoint`: the model is rebuilt from `config.json` alone."
     from safetensors import SafetensorError
@@ -561,6 +562,7 @@ def load_checkpoint(path, # a checkpoint folder (or a file in it)
     which = 'ema' if use_ema and ema else 'raw'
     model.load_state_dict(ema if which == 'ema' else raw)
     model.to(device).eval()
+    if torch.device(device).type == 'cpu' if channels_last is None else channels_last: model.to(memory_format=torch.channels_last)
     try: schedule = schedule_from_config(meta['schedule'])
     except (KeyError, TypeError, ValueError) as e: raise ValueError(f"{fj}: bad schedule entry {meta['schedule']!r}: {e}") from None
     s = meta['standardizer']
@@ -568,9 +570,9 @@ def load_checkpoint(path, # a checkpoint folder (or a file in it)
     except (KeyError, TypeError, ValueError) as e: raise ValueError(f"{fj}: bad standardizer entry {s!r}: {e}") from None
     return Checkpoint(model, schedule, standardizer, meta.get('summary', {}), p, which, meta)
 
-def load_model(path, device='cpu', use_ema:bool=True, trust_unhashed:bool=False) -> DiffusionModel:
+def load_model(path, device='cpu', use_ema:bool=True, trust_unhashed:bool=False, channels_last:bool|None=None) -> DiffusionModel:
     "Just the model (eval mode) of a checkpoint; `load_checkpoint` also gives its schedule and standardizer."
-    return load_checkpoint(path, device, use_ema, trust_unhashed).model
+    return load_checkpoint(path, device, use_ema, trust_unhashed, channels_last).model
 
 # %% ../nbs/05_models.ipynb #a893d785
 DEFAULT_MODELS = ('uncond', 'concat')  # the models shipped in the package (see their model card)

@@ -16,7 +16,7 @@ import torch
 from .data import (Fields, GRID, U_NAMES, U_STANDARD_NAMES, V_NAMES, V_STANDARD_NAMES, load_demo_sample, open_fields,
                           vorticity, _find_var)
 from .masks import mask_from_spec, stroke_mask, polygon_mask, box_mask, coverage
-from .methods import KNOB, KNOBS, PRESETS, DEFAULT_METHOD, make_config, preset_knobs
+from .methods import KNOB, KNOBS, PRESETS, QUICK_METHOD, make_config, preset_knobs
 from .models import load_default
 from .gp import default_gp_params, gp_inpaint, gp_precompute
 from .inpaint import InpaintCancelled
@@ -631,7 +631,7 @@ class InpaintSession(_FieldPart, _MaskPart, _RunPart, _WorkPart, _SuggestPart, _
     stroke_width = param.Number(default=2.0, bounds=(0.5, 12), doc="width of drawn strokes and points, cells")
     coverage = param.Number(default=0.0, constant=True, doc="fraction of the ocean observed")
     mask_version = param.Integer(default=0, constant=True, doc="bumped on every mask change")
-    method = param.Selector(default=DEFAULT_METHOD, objects=list(PRESETS), doc="an engine preset")
+    method = param.Selector(default=QUICK_METHOD, objects=list(PRESETS), doc="an engine preset (default: the quick one, a Run in about a second)")
     running = param.Boolean(default=False, doc="a run is under way")
     progress = param.Number(default=0.0, bounds=(0, 1), doc="fraction of network calls done")
     status = param.String(default='ready', doc="one line about the run")
