@@ -206,7 +206,7 @@ PRESETS = {  # name → Preset
                             dict(t_start=40, gamma=3.0, resample=10, stride=5), dict(prior='eof')),
     'eof-net-fast': Preset("the default: eof-fast from EOF-OI corrected by the residual net (`diffkit.residual`), 80 calls and one of the net",
                             dict(t_start=40, gamma=3.0, resample=10, stride=5), dict(prior='eof-net')),
-    'eof-net-quick': Preset("the dashboard's default: eof-net-fast's start, every 8th step with 6 passes, 30 calls (holes: 1.03× its gap MSE, 2.6× faster)",
+    'eof-net-quick': Preset("the dashboard's default: eof-net-fast's start, every 8th step with 6 passes, 30 calls (holes, 50 fields: 1.04× its gap MSE at 2.7× its speed)",
                             dict(t_start=40, gamma=3.0, resample=6, stride=8), dict(prior='eof-net')),
     'eof-ensemble': Preset("uncertainty: 8 members from the EOF-OI posterior diffused to t = 200, uniform noise, every 10th step, "
                            "spread inflated 2.31× at 1.8 % observed to 1.56× at 5 % (fitted on the val split, transect and auv): 20 calls",
@@ -214,7 +214,7 @@ PRESETS = {  # name → Preset
                            dict(prior='eof', inflation_at=((0.018, 2.31), (0.050, 1.56)))),
 }
 DEFAULT_METHOD = 'eof-net-fast'  # the preset commands use when none is named (README: it beats eof-fast vs EOF-OI on all three protocols)
-QUICK_METHOD = 'eof-net-quick'   # the dashboard's default: a Run in about a second on a laptop (README: quality per compute)
+QUICK_METHOD = 'eof-net-quick'   # the dashboard's default: the engine answers in 1-1.6 s on 2 cores (README: quality per compute)
 
 # %% ../nbs/09_methods.ipynb #2b8bc290
 def make_config(method:str|None=DEFAULT_METHOD, # a name from `PRESETS` (None: `DEFAULT_METHOD`)

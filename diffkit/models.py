@@ -562,7 +562,8 @@ def load_checkpoint(path, # a checkpoint folder (or a file in it)
     which = 'ema' if use_ema and ema else 'raw'
     model.load_state_dict(ema if which == 'ema' else raw)
     model.to(device).eval()
-    if torch.device(device).type == 'cpu' if channels_last is None else channels_last: model.to(memory_format=torch.channels_last)
+    if channels_last is None: channels_last = torch.device(device).type == 'cpu'
+    if channels_last: model.to(memory_format=torch.channels_last)
     try: schedule = schedule_from_config(meta['schedule'])
     except (KeyError, TypeError, ValueError) as e: raise ValueError(f"{fj}: bad schedule entry {meta['schedule']!r}: {e}") from None
     s = meta['standardizer']

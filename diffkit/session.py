@@ -631,7 +631,7 @@ class InpaintSession(_FieldPart, _MaskPart, _RunPart, _WorkPart, _SuggestPart, _
     stroke_width = param.Number(default=2.0, bounds=(0.5, 12), doc="width of drawn strokes and points, cells")
     coverage = param.Number(default=0.0, constant=True, doc="fraction of the ocean observed")
     mask_version = param.Integer(default=0, constant=True, doc="bumped on every mask change")
-    method = param.Selector(default=QUICK_METHOD, objects=list(PRESETS), doc="an engine preset (default: the quick one, a Run in about a second)")
+    method = param.Selector(default=QUICK_METHOD, objects=list(PRESETS), doc="an engine preset (default: the quick one, `QUICK_METHOD`)")
     running = param.Boolean(default=False, doc="a run is under way")
     progress = param.Number(default=0.0, bounds=(0, 1), doc="fraction of network calls done")
     status = param.String(default='ready', doc="one line about the run")
