@@ -52,6 +52,7 @@ def main():
             b = p.chromium.launch(executable_path=a.chromium, args=ARGS)
             page = b.new_page(viewport={'width': 1400, 'height': 1100})
             page.set_default_timeout(60_000)
+            text = lambda cls: page.evaluate(f"() => ({TXT})('{cls}')")   # an element's text, found through shadow roots
             t0 = time.perf_counter()
             page.goto(url)
             page.locator('.dk-coverage-value').wait_for()
@@ -59,16 +60,16 @@ def main():
             if a.method: page.locator('.dk-method select').select_option(a.method)
             page.wait_for_timeout(500)
             out['method'] = page.locator('.dk-method select').input_value()
-            out['calls'] = page.evaluate(f"() => ({TXT})('dk-cost-text')")
+            out['calls'] = text('dk-cost-text')
             first, edit = [], []
             for i in range(a.runs):
-                run = int(page.evaluate(f"() => ({TXT})('dk-run-value')"))
+                run = int(text('dk-run-value'))
                 t0 = time.perf_counter()
                 page.locator('.dk-run button').click()
                 page.wait_for_function(f"() => Number(({TXT})('dk-run-value')) === {run + 1} && Number(({TXT})('dk-frames-value')) >= 1",
                                        polling='raf', timeout=60_000)
                 first.append(time.perf_counter() - t0)
-                cov = page.evaluate(f"() => ({TXT})('dk-coverage-value')")   # the page answers while the run goes on
+                cov = text('dk-coverage-value')   # the page answers while the run goes on
                 t0 = time.perf_counter()
                 page.locator('.dk-clear button').click()
                 page.wait_for_function(f"() => ({TXT})('dk-coverage-value') === '0.00%'", polling='raf')
@@ -80,16 +81,16 @@ def main():
                 page.wait_for_timeout(300)
             done = []
             for i in range(a.runs):
-                run = int(page.evaluate(f"() => ({TXT})('dk-run-value')"))
+                run = int(text('dk-run-value'))
                 t0 = time.perf_counter()
                 page.locator('.dk-run button').click()
                 try: page.wait_for_function(f"() => Number(({TXT})('dk-run-value')) === {run + 1} && ({TXT})('dk-status-text').includes('done in')",
                                             polling='raf', timeout=120_000)
                 except Exception:
-                    raise RuntimeError(f"run {run + 1} did not finish within 120 s; run counter "
-                                       f"{page.evaluate(f'() => ({TXT})(' + repr('dk-run-value') + ')')}, status: {page.evaluate(f'() => ({TXT})(' + repr('dk-status-text') + ')')!r}") from None
+                    raise RuntimeError(f"run {run + 1} did not finish within 120 s; run counter {text('dk-run-value')}, "
+                                       f"status: {text('dk-status-text')!r}") from None
                 done.append(time.perf_counter() - t0)
-                out['status'] = page.evaluate(f"() => ({TXT})('dk-status-text')")
+                out['status'] = text('dk-status-text')
                 page.wait_for_timeout(300)
             b.close()
         out.update(first_frame_s=[round(v, 3) for v in first], first_frame_median_s=round(statistics.median(first), 3),
