@@ -55,9 +55,16 @@ def coverage(page) -> float:
 
 
 def set_knobs(page, method='adaptive', **knobs):
-    "Pick a method, then set its knobs (a method resets the knobs to its preset)."
-    page.locator('.dk-method select').select_option(method)
-    page.wait_for_timeout(300)
+    "Pick a method, then set its knobs (a method resets the knobs to its preset: wait for that reset to reach the page first)."
+    from diffkit.methods import make_config
+    menu = page.locator('.dk-method select')
+    changed = menu.input_value() != method
+    menu.select_option(method)
+    if changed:   # the reset's cost line: a knob typed before the reset reaches the page would be overwritten by it
+        cfg = make_config(method)
+        page.wait_for_function(f"() => {{ const t = ({TXT})('dk-cost-text'); return t.startsWith('{cfg.calls():,} network calls × {cfg.ensemble} member(s)') "
+                               f"|| t.includes('costs {cfg.cost():,} field evaluations'); }}", timeout=30_000)
+    else: page.wait_for_timeout(300)
     for k, v in knobs.items():
         box = page.locator(f".dk-{k.replace('_', '-')} input").first
         box.fill(str(v)); box.press('Enter')
