@@ -64,7 +64,6 @@ def set_knobs(page, method='adaptive', **knobs):
         cfg = make_config(method)
         page.wait_for_function(f"() => {{ const t = ({TXT})('dk-cost-text'); return t.startsWith('{cfg.calls():,} network calls × {cfg.ensemble} member(s)') "
                                f"|| t.includes('costs {cfg.cost():,} field evaluations'); }}", timeout=30_000)
-    else: page.wait_for_timeout(300)
     for k, v in knobs.items():
         box = page.locator(f".dk-{k.replace('_', '-')} input").first
         box.fill(str(v)); box.press('Enter')
