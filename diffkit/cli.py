@@ -505,7 +505,7 @@ def cmd_residual(a):
     out = Path(a.out); b = load_baselines(a.baselines) if a.baselines else None
     cross_fitted_fills(a.data, out / 'fills', b, folds=a.folds, masks=a.masks, jobs=a.jobs, progress=not a.json)
     p = train_residual(a.data, out / 'fills', out, steps=a.steps, batch=a.batch, lr=a.lr, channels=tuple(a.channels), seed=a.seed,
-                       stop_after=a.stop_after, progress=not a.json)
+                       stop_after=a.stop_after, init=a.init, progress=not a.json)
     from diffkit.models import checkpoint_info
     s = checkpoint_info(p)['summary']
     res = dict(out=str(p), step=s['step'], steps=a.steps, loss_ratio=s['loss_ratio'], done=p.name == 'model')
@@ -768,6 +768,8 @@ def _add_data_baselines(sub):
     rn.add_argument('--channels', type=int, nargs='+', default=[16, 32, 64, 64], help='UNet widths per level, multiples of 8 (default 16 32 64 64)')
     rn.add_argument('--seed', type=int, default=0, help='seeds the weights and the batches (default 0)')
     rn.add_argument('--stop-after', type=int, help='stop after this many steps of this call (resume later)')
+    rn.add_argument('--init', help='a finished net of this grid (OUT/model of an earlier run, same --channels) to start from: '
+                    'a warm restart, the schedule again on its weights')
     rn.add_argument('--threads', type=int, help='torch threads for training (default: torch\'s)')
     _common(rn).set_defaults(func=cmd_residual)
 

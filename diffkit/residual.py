@@ -164,6 +164,7 @@ def train_residual(data, # the dataset the fills were made from (its train split
                    channels=(16, 32, 64, 64), seed:int=0, # UNet widths; seeds the weights and every batch
                    warmup:int=200, weight_decay:float=1e-4, save_every:int=250, progress:bool=True,
                    stop_after:int|None=None, # stop after this many steps of this call, leaving `last/` to resume (a budget per session)
+                   init=None, # a finished residual net of this grid to start from: a warm restart, a new schedule on its weights
                   ) -> Path: # `out/model`, or `out/last` when stopped early
     "Train the residual net on cross-fitted EOF-OI fills; resumes from `out/last/` when it is there."
     from safetensors.torch import save_file
@@ -179,6 +180,12 @@ def train_residual(data, # the dataset the fills were made from (its train split
                fills=len(d['index']), ocean=ocean_sha(oc))
     out = Path(out); out.mkdir(parents=True, exist_ok=True); last, log = out / 'last', out / 'log.jsonl'
     model = residual_model(channels, seed); net = model.net
+    if init is not None:
+        ck = load_residual(init)
+        if not fits_grid(ck, oc): raise ValueError(f"the net in {init} was trained on another grid or coastline: start without init")
+        if ck.summary['run']['channels'] != list(channels):
+            raise ValueError(f"the net in {init} has channels {ck.summary['run']['channels']}: pass the same channels to start from it")
+        net.load_state_dict(ck.model.net.state_dict()); run['init'] = dict(run=ck.summary['run'], step=ck.summary['step'])
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     step = _restore(last, model, opt, run) if last.exists() else 0
     rows = [json.loads(l) for l in log.read_text().splitlines()] if log.exists() else []
