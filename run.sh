@@ -7,7 +7,7 @@
 #   bash run.sh install  only install
 #   bash run.sh clean    nbdev_export + nbdev_clean + strip notebook widget state (run before committing)
 #   bash run.sh train-defaults   make the demo data, fit the shipped baselines, train the two default models and the
-#                        residual net of EOF-OI (~2.5 h on 2 cores; resumable) and install them with their model card
+#                        residual net of EOF-OI (~3.5 h on 2 cores; resumable) and install them with their model card
 # The dashboard listens on 127.0.0.1 only; ADDRESS=0.0.0.0 bash run.sh opens it to the network (with a warning).
 #   Shared machine: PASSWORD=... bash run.sh asks every browser for that password (any user name); AUTH_FILE=users.json
 #   (a JSON object {"user": "password", ...}, read at start) asks for a user and its password. Logins are
@@ -169,7 +169,11 @@ train_defaults() {
   python -c "from diffkit.train import install_defaults; print(install_defaults('runs'))"
   echo "training runs/eof-net, the residual net of EOF-OI (progress: tail -f runs/eof-net.log)"
   diffkit residual --data data/demo/demo.nc --out runs/eof-net --jobs 2 --threads 2 2> runs/eof-net.log
-  python -c "from diffkit.residual import install_residual; print(install_residual('runs/eof-net/model'))"
+  echo "warm restart of it: runs/eof-net-warm, on the same fills (progress: tail -f runs/eof-net-warm.log)"
+  mkdir -p runs/eof-net-warm && ln -sfn ../eof-net/fills runs/eof-net-warm/fills
+  diffkit residual --data data/demo/demo.nc --out runs/eof-net-warm --init runs/eof-net/model --steps 4000 --seed 1 --threads 2 \
+    2> runs/eof-net-warm.log
+  python -c "from diffkit.residual import install_residual; print(install_residual('runs/eof-net-warm/model'))"
 }
 
 case "${1:-main}" in

@@ -755,7 +755,8 @@ def _add_data_baselines(sub):
     rn = sub.add_parser('residual', help="train the residual net that corrects EOF-OI (the 'eof-net' prior) on your data; resumable",
                         description="Make cross-fitted EOF-OI fills of the train split (OUT/fills/, one file per fold), then train the "
                         "residual net on them (OUT/last/ every 250 steps; OUT/model/ when done). Run the same command again to continue. "
-                        "The demo's net: 16 min of fills (--jobs 2), then 3000 steps in 42 min, on 2 cores.")
+                        "The demo's net: 16 min of fills (--jobs 2), 3000 steps in 42 min, then 4000 more from that net "
+                        "(--init, --seed 1) in 55 min, on 2 cores.")
     rn.add_argument('--data', required=True, help='a dataset (.nc) with a train split (and run labels, for the folds)')
     rn.add_argument('--out', required=True, help='the run folder')
     rn.add_argument('--baselines', help='baselines fitted on this data (`diffkit baselines fit`); default: the shipped ones (demo grid only)')

@@ -1,4 +1,5 @@
-"""The notebooks stay readable and small: no widget state, no notebook over 1 MB, no code cell over 60 lines."""
+"""The notebooks stay readable and small: no widget state, no notebook over 1 MB, no code cell over 60 lines, no markdown
+cell written as a script's comments."""
 import json
 from pathlib import Path
 
@@ -16,6 +17,10 @@ def test_notebook_hygiene(nb):
     long = [(i, len(''.join(c['source']).splitlines())) for i, c in enumerate(d['cells'])
             if c['cell_type'] == 'code' and len(''.join(c['source']).splitlines()) > MAX_LINES]
     assert not long, f"{nb}: code cells over {MAX_LINES} lines (cell index, lines): {long}; split them, one idea per cell"
+    commented = [i for i, c in enumerate(d['cells']) if c['cell_type'] == 'markdown' and len(c['source']) > 1
+                 and all(l.startswith('# ') or l.rstrip('\n') == '#' for l in c['source'])]
+    assert not commented, f"{nb}: markdown cells whose every line starts with '# ' (cell index): {commented}; " \
+                          "they render as a stack of headings: drop the script-comment prefix"
 
 
 def test_strip_widget_state(tmp_path):

@@ -1,6 +1,8 @@
 """The residual net of EOF-OI (`diffkit.residual`, the 'eof-net' prior) scored alone, beside EOF-OI and the analogs (issue 16).
 
-    diffkit residual --data data/demo/demo.nc --out runs/eof-net --jobs 2 --threads 2   # fills + training: the shipped net
+    diffkit residual --data data/demo/demo.nc --out runs/eof-net --jobs 2 --threads 2   # fills + training: the first net
+    diffkit residual --data data/demo/demo.nc --out runs/eof-net-warm --init runs/eof-net/model --steps 4000 --seed 1 --threads 2
+                                                                   # its warm restart (fills linked from runs/eof-net): the shipped net
     python nbs/experiments/eof_residual.py --n 100 --out runs/eof-net                  # this table (default: the bundled sample)
 
 Same fields and masks as `diffkit evaluate --protocol P --n N` (field k of the test split gets protocol_mask(P, ocean, k, 0)),
